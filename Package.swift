@@ -1,0 +1,170 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Tidemark",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tidemark", targets: ["tidemark"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        // Events, validation and the wire format: pure values, no I/O.
+        .target(
+            name: "TidemarkEvents",
+            swiftSettings: swiftSettings
+        ),
+        // The immutable, seq-ordered raw log in PostgreSQL, and the schema migrations.
+        .target(
+            name: "TidemarkRawLog",
+            dependencies: [
+                "TidemarkEvents",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Runs a private PostgreSQL cluster from the system's binaries.
+        .target(
+            name: "TidemarkEmbeddedPostgres",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What every HTTP route shares: the error shape and JSON answers.
+        .target(
+            name: "TidemarkAPI",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // POST /v1/events: body decoding, the group-commit queue and its writer.
+        .target(
+            name: "TidemarkIngest",
+            dependencies: [
+                "TidemarkAPI",
+                "TidemarkEvents",
+                "TidemarkRawLog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Wires the layers into one HTTP application.
+        .target(
+            name: "TidemarkServer",
+            dependencies: [
+                "TidemarkAPI",
+                "TidemarkEvents",
+                "TidemarkIngest",
+                "TidemarkRawLog",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Synthetic, deterministic retail events for demos, tests and benchmarks.
+        .target(
+            name: "TidemarkGenerator",
+            dependencies: ["TidemarkEvents"],
+            swiftSettings: swiftSettings
+        ),
+        // Posts NDJSON files to a running server, with retries.
+        .target(
+            name: "TidemarkLoader",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tidemark",
+            dependencies: [
+                "TidemarkEvents",
+                "TidemarkRawLog",
+                "TidemarkEmbeddedPostgres",
+                "TidemarkServer",
+                "TidemarkIngest",
+                "TidemarkGenerator",
+                "TidemarkLoader",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TidemarkTestSupport",
+            dependencies: [
+                "TidemarkEvents",
+                "TidemarkRawLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TidemarkTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TidemarkEventsTests",
+            dependencies: ["TidemarkEvents"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TidemarkIngestTests",
+            dependencies: ["TidemarkIngest", "TidemarkEvents"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TidemarkGeneratorTests",
+            dependencies: ["TidemarkGenerator", "TidemarkEvents"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "TidemarkTestSupport",
+                "TidemarkServer",
+                "TidemarkIngest",
+                "TidemarkRawLog",
+                "TidemarkEvents",
+                "TidemarkGenerator",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,104 @@
+import TidemarkEvents
+
+/// The group commit's state, without I/O: requests waiting to be written, the bound on them,
+/// and whether the database is reachable. The `GroupCommitter` owns one behind a lock.
+///
+/// Generic over `Waiter` (a continuation in production) so that tests drive it directly.
+public struct GroupCommitQueue<Waiter> {
+    public struct Pending {
+        public var events: [Event]
+        public var waiter: Waiter
+    }
+
+    public enum SubmitDecision: Equatable {
+        /// Queued: the writer must be woken.
+        case enqueued
+        /// Queue full: answer 429.
+        case rejectedFull
+        /// Database unreachable: answer 503.
+        case rejectedUnavailable
+        /// Shutting down: answer 503.
+        case rejectedShuttingDown
+    }
+
+    /// Most events that may wait at once; beyond it requests are refused, not buffered.
+    public let capacity: Int
+    /// Most events written in one transaction (a single larger request is still written whole).
+    public let maxBatchEvents: Int
+
+    private var pending: [Pending] = []
+    private var head = 0
+    public private(set) var pendingEventCount = 0
+    public private(set) var isDatabaseAvailable = true
+    public private(set) var isShuttingDown = false
+
+    public init(capacity: Int, maxBatchEvents: Int) {
+        precondition(capacity > 0 && maxBatchEvents > 0)
+        self.capacity = capacity
+        self.maxBatchEvents = maxBatchEvents
+    }
+
+    public var pendingRequestCount: Int { pending.count - head }
+
+    public mutating func submit(_ events: [Event], waiter: Waiter) -> SubmitDecision {
+        if isShuttingDown { return .rejectedShuttingDown }
+        if !isDatabaseAvailable { return .rejectedUnavailable }
+        // A request larger than the whole capacity is admitted into an empty queue, so the
+        // configured request size limit, not the queue, decides what is too large.
+        if pendingEventCount > 0, pendingEventCount + events.count > capacity { return .rejectedFull }
+        pending.append(Pending(events: events, waiter: waiter))
+        pendingEventCount += events.count
+        return .enqueued
+    }
+
+    /// Takes the oldest requests, whole, up to `maxBatchEvents` events (at least one request).
+    public mutating func nextBatch() -> [Pending] {
+        var batch: [Pending] = []
+        var events = 0
+        while head < pending.count {
+            let next = pending[head]
+            if !batch.isEmpty, events + next.events.count > maxBatchEvents { break }
+            batch.append(next)
+            events += next.events.count
+            head += 1
+        }
+        pendingEventCount -= events
+        compact()
+        return batch
+    }
+
+    /// The database stopped answering: every waiting request is handed back to be refused
+    /// (so none waits for an outage to end), and new ones are refused until `databaseRecovered`.
+    public mutating func databaseFailed() -> [Pending] {
+        isDatabaseAvailable = false
+        return drain()
+    }
+
+    public mutating func databaseRecovered() {
+        isDatabaseAvailable = true
+    }
+
+    /// Stop admitting requests; the ones already queued are still written.
+    public mutating func beginShutdown() {
+        isShuttingDown = true
+    }
+
+    private mutating func drain() -> [Pending] {
+        let rest = Array(pending[head...])
+        pending.removeAll(keepingCapacity: true)
+        head = 0
+        pendingEventCount = 0
+        return rest
+    }
+
+    /// Reclaims the consumed prefix once it dominates, keeping `nextBatch` amortised O(1) per request.
+    private mutating func compact() {
+        if head == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024, head * 2 > pending.count {
+            pending.removeFirst(head)
+            head = 0
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+import TidemarkEvents
+import TidemarkRawLog
+
+/// Where a batch of events is made durable; `RawLogWriter` in production.
+public protocol EventStore: Sendable {
+    /// Stores the new events in one transaction and tells, per position, whether each was new.
+    func append(_ events: [Event], logger: Logger) async throws -> [Bool]
+    /// Succeeds when the store answers.
+    func ping(logger: Logger) async throws
+}
+
+/// Tuning of the group commit.
+public struct GroupCommitConfiguration: Sendable {
+    /// Most events waiting at once; past it requests get `429`.
+    public var queueCapacity: Int = 100_000
+    /// Most events per transaction.
+    public var maxBatchEvents: Int = 10_000
+    /// How long the writer waits for more requests before writing a batch smaller than
+    /// `maxBatchEvents`. Zero relies on natural batching: requests arriving while a
+    /// transaction commits form the next one.
+    public var linger: Duration = .zero
+    /// A write that takes longer is abandoned and its requests refused with `503`.
+    public var writeTimeout: Duration = .seconds(10)
+    /// How often an unreachable database is probed.
+    public var probeInterval: Duration = .milliseconds(500)
+
+    public init() {}
+}
+
+/// The single writer of the group commit: collects concurrent requests into shared
+/// transactions and answers each request only after its transaction committed.
+public final class GroupCommitter: Service, Sendable {
+    typealias Waiter = CheckedContinuation<CommitReceipt, any Error>
+
+    private let store: any EventStore
+    private let configuration: GroupCommitConfiguration
+    private let logger: Logger
+    private let state: Mutex<GroupCommitQueue<Waiter>>
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    public init(store: any EventStore, configuration: GroupCommitConfiguration, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.state = Mutex(
+            GroupCommitQueue(capacity: configuration.queueCapacity, maxBatchEvents: configuration.maxBatchEvents))
+        (self.wakeups, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Whether new requests are currently admitted (the database was reachable at last contact).
+    public var isDatabaseAvailable: Bool {
+        state.withLock { $0.isDatabaseAvailable }
+    }
+
+    public var pendingEventCount: Int {
+        state.withLock { $0.pendingEventCount }
+    }
+
+    /// Waits until the events are committed (or refused).
+    /// - Throws: `IngestRefusal`.
+    public func submit(_ events: [Event]) async throws -> CommitReceipt {
+        if events.isEmpty { return CommitReceipt(accepted: 0, duplicates: 0) }
+        return try await withCheckedThrowingContinuation { (waiter: Waiter) in
+            let decision = state.withLock { $0.submit(events, waiter: waiter) }
+            switch decision {
+            case .enqueued: wake.yield()
+            case .rejectedFull: waiter.resume(throwing: IngestRefusal.overloaded)
+            case .rejectedUnavailable: waiter.resume(throwing: IngestRefusal.databaseUnavailable)
+            case .rejectedShuttingDown: waiter.resume(throwing: IngestRefusal.shuttingDown)
+            }
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            for await _ in wakeups {
+                await writeAllPending()
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.beginShutdown() }
+            self.wake.finish()
+        }
+        // Stopping: whatever was admitted before shutdown began is still written or refused.
+        await writeAllPending()
+    }
+
+    private func writeAllPending() async {
+        while true {
+            if configuration.linger > .zero, state.withLock({ $0.pendingEventCount < $0.maxBatchEvents }) {
+                try? await Task.sleep(for: configuration.linger)
+            }
+            let batch = state.withLock { $0.nextBatch() }
+            if batch.isEmpty { return }
+            await write(batch)
+        }
+    }
+
+    private func write(_ batch: [GroupCommitQueue<Waiter>.Pending]) async {
+        let events = batch.count == 1 ? batch[0].events : batch.flatMap(\.events)
+        do {
+            let isNew = try await withTimeout(configuration.writeTimeout) { [store, logger] in
+                try await store.append(events, logger: logger)
+            }
+            var offset = 0
+            for request in batch {
+                let count = request.events.count
+                let accepted = isNew[offset..<(offset + count)].count(where: { $0 })
+                offset += count
+                request.waiter.resume(returning: CommitReceipt(accepted: accepted, duplicates: count - accepted))
+            }
+        } catch let error where Self.isStatementError(error) && batch.count > 1 {
+            // One request's events broke the statement: write each request alone so that
+            // the others still land and only the culprit is refused.
+            logger.warning("batch write refused by PostgreSQL; retrying requests one by one", metadata: ["error": "\(String(reflecting: error))"])
+            for request in batch { await write([request]) }
+        } catch let error where Self.isStatementError(error) {
+            logger.error("PostgreSQL refused a write", metadata: ["error": "\(String(reflecting: error))"])
+            for request in batch { request.waiter.resume(throwing: IngestRefusal.storageFailed("the database refused the write")) }
+        } catch {
+            logger.error("database unreachable; refusing ingests until it answers", metadata: ["error": "\(error)"])
+            let waiting = state.withLock { $0.databaseFailed() }
+            for request in batch + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }
+            await probeUntilAvailable()
+        }
+    }
+
+    private func probeUntilAvailable() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.probeInterval)
+            do {
+                try await withTimeout(configuration.writeTimeout) { [store, logger] in try await store.ping(logger: logger) }
+                state.withLock { $0.databaseRecovered() }
+                logger.info("database reachable again; accepting ingests")
+                return
+            } catch {
+                logger.debug("database still unreachable", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// An error the server raised while executing SQL (the connection itself is fine).
+    private static func isStatementError(_ error: any Error) -> Bool {
+        if let transaction = error as? PostgresTransactionError {
+            guard let inner = transaction.closureError ?? transaction.commitError ?? transaction.beginError else { return false }
+            return isStatementError(inner)
+        }
+        guard let psql = error as? PSQLError, psql.code == .server else { return false }
+        // Connection exceptions, operator intervention (shutdown), resources and system errors
+        // say the database is going away, not that the statement was wrong.
+        let sqlState = psql.serverInfo?[.sqlState] ?? ""
+        return !["08", "53", "57", "58"].contains(String(sqlState.prefix(2)))
+    }
+}
+
+/// Runs `operation`, or throws `TimeoutError` once `limit` passes (cancelling the operation).
+func withTimeout<Result: Sendable>(
+    _ limit: Duration, _ operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw TimeoutError()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+struct TimeoutError: Error, CustomStringConvertible {
+    var description: String { "the database did not answer in time" }
+}

@@ -1,0 +1,4 @@
+import Logging
+import TidemarkRawLog
+
+extension RawLogWriter: EventStore {}

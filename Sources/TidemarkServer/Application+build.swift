@@ -1,0 +1,49 @@
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TidemarkAPI
+import TidemarkEvents
+import TidemarkIngest
+import TidemarkRawLog
+
+/// The request context of every route.
+public typealias TidemarkRequestContext = BasicRequestContext
+
+/// Builds the server: the PostgreSQL pool, the group commit, and the routes, wired together.
+/// Migrations run before the server accepts requests.
+public func buildApplication(
+    configuration: ServerConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    var clientConfiguration = configuration.database.clientConfiguration()
+    clientConfiguration.options.maximumConnections = configuration.databaseConnections
+    clientConfiguration.options.connectTimeout = .seconds(3)
+    let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    let committer = GroupCommitter(
+        store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger)
+
+    let router = Router(context: TidemarkRequestContext.self)
+    router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+    router.get("readyz") { _, _ in
+        guard committer.isDatabaseAvailable else {
+            throw APIError(.serviceUnavailable, code: "not_ready", message: "the database is unreachable", retryAfterSeconds: 2)
+        }
+        return try jsonResponse(["status": "ready"])
+    }
+    let v1 = router.group("v1")
+    EventsController<TidemarkRequestContext>(
+        committer: committer, validator: EventValidator(rules: configuration.validation), limits: configuration.ingestLimits
+    ).addRoutes(to: v1)
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+    app.addServices(client, committer)
+    app.beforeServerStarts {
+        let applied = try await Migrator().migrate(client: client, logger: logger)
+        if !applied.isEmpty { logger.info("migrations applied", metadata: ["versions": "\(applied)"]) }
+    }
+    return app
+}

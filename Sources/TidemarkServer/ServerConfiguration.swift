@@ -1,0 +1,19 @@
+import TidemarkEvents
+import TidemarkIngest
+import TidemarkRawLog
+
+/// Everything `tidemark serve` needs, passed in rather than read from globals.
+public struct ServerConfiguration: Sendable {
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    public var database: DatabaseURL
+    public var validation = ValidationRules()
+    public var ingestLimits = IngestLimits()
+    public var groupCommit = GroupCommitConfiguration()
+    /// Connections in the pool; the group commit needs one, the rest serve queries.
+    public var databaseConnections: Int = 8
+
+    public init(database: DatabaseURL) {
+        self.database = database
+    }
+}

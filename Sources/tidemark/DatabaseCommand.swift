@@ -1,0 +1,50 @@
+import ArgumentParser
+import TidemarkEmbeddedPostgres
+
+struct DatabaseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db",
+        abstract: "Run the embedded PostgreSQL cluster (under --data-dir, default .tidemark).",
+        subcommands: [Start.self, Stop.self, Status.self])
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create the cluster if needed, start it if stopped, print its URL.")
+        @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
+        var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            let logger = try logging.makeLogger(label: "tidemark.db")
+            print(try EmbeddedPostgres(directory: dataDir + "/postgres", logger: logger).start())
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the cluster (fast shutdown; data is kept).")
+        @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
+        var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            let logger = try logging.makeLogger(label: "tidemark.db")
+            let stopped = try EmbeddedPostgres(directory: dataDir + "/postgres", logger: logger).stop()
+            print(stopped ? "stopped" : "not running")
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the URL if the cluster runs; exit 3 if it does not.")
+        @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
+        var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
+        @OptionGroup var logging: LoggingOptions
+
+        func run() throws {
+            let logger = try logging.makeLogger(label: "tidemark.db")
+            guard let url = try EmbeddedPostgres(directory: dataDir + "/postgres", logger: logger).runningURL() else {
+                print("not running")
+                throw ExitCode(3)
+            }
+            print(url)
+        }
+    }
+}
