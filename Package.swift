@@ -129,6 +129,9 @@ let package = Package(
                 "TidemarkRawLog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TidemarkTestSupport",
@@ -136,7 +139,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkEventsTests",
-            dependencies: ["TidemarkEvents"],
+            dependencies: ["TidemarkEvents", "TidemarkTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

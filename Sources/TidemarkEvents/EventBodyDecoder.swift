@@ -46,7 +46,7 @@ public struct EventBodyDecoder: Sendable {
             }
             return [try JSONDecoder().decode(WireEvent.self, from: body)]
         } catch {
-            throw MalformedBody(message: Self.describe(error))
+            throw MalformedBody(message: Self.describe(error, in: body))
         }
     }
 
@@ -73,7 +73,7 @@ public struct EventBodyDecoder: Sendable {
             do {
                 events.append(try JSONDecoder().decode(WireEvent.self, from: Data(body[line.range])))
             } catch {
-                throw MalformedBody(message: Self.describe(error), line: line.number)
+                throw MalformedBody(message: Self.describe(error, in: Data(body[line.range])), line: line.number)
             }
         }
         return events
@@ -109,17 +109,17 @@ public struct EventBodyDecoder: Sendable {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
 
-    /// The decoder's own words about where the JSON broke, without Swift type names.
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            if let underlying = context.underlyingError {
-                let text = String(describing: (underlying as NSError).userInfo[NSDebugDescriptionErrorKey] ?? underlying)
-                return "invalid JSON: \(text)"
-            }
-            return "invalid JSON: \(context.debugDescription)"
+    /// Where the JSON broke. `JSONDecoder` does not say; `JSONSerialization` names the byte
+    /// ("around character 8"), so the text is parsed again with it, on this error path only.
+    private static func describe(_ error: any Error, in data: Data) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+            return "invalid JSON: \(detail)"
         }
-        if case DecodingError.typeMismatch(_, let context) = error {
-            return "invalid JSON: expected an array of objects (\(context.debugDescription))"
+        if case DecodingError.typeMismatch = error {
+            return "invalid JSON: expected an object or an array of objects"
         }
         return "invalid JSON: \(error)"
     }

@@ -133,9 +133,11 @@ struct FieldReader {
         return code
     }
 
-    /// Reports every field that was not read: unknown names, or names that belong to another type.
+    /// Reports every field that was not read: unknown names, or names that belong to another type
+    /// (a known field set to `null` counts as absent).
     mutating func rejectRemainingFields(type: EventType?) {
-        for field in remaining.keys.sorted() {
+        for (field, value) in remaining.sorted(by: { $0.key < $1.key }) {
+            if value == .null, EventFields.all.contains(field) { continue }
             if let type, EventFields.all.contains(field) {
                 fail(field, "is not allowed for type \"\(type.rawValue)\"")
             } else if type == nil, EventFields.all.contains(field) {
