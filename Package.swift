@@ -127,6 +127,7 @@ let package = Package(
             dependencies: [
                 "TidemarkEvents",
                 "TidemarkRawLog",
+                "TidemarkEmbeddedPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -21,9 +21,10 @@ public enum TestDatabase {
         return try DatabaseURL(parsing: text)
     }
 
-    /// Creates a database, applies the migrations, runs `body` with a client on it, and drops it.
+    /// Creates a database, applies the migrations (unless told not to), runs `body` with a client on it, and drops it.
     public static func withFreshDatabase<Result: Sendable>(
         logger: Logger = Logger(label: "test"),
+        migrated: Bool = true,
         _ body: @Sendable (DatabaseURL, PostgresClient) async throws -> Result
     ) async throws -> Result {
         let server = try serverURL()
@@ -34,7 +35,7 @@ public enum TestDatabase {
         let url = server.with(database: name)
         do {
             let result = try await withClient(url) { client in
-                try await Migrator().migrate(client: client, logger: logger)
+                if migrated { try await Migrator().migrate(client: client, logger: logger) }
                 return try await body(url, client)
             }
             try await drop(name, server: server, logger: logger)

@@ -1,0 +1,65 @@
+import Foundation
+import TidemarkEmbeddedPostgres
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tidemark serve` as a separate process, so a test can kill it for real.
+public struct ServerProcess: Sendable {
+    public let child: ChildProcess
+    public let port: Int
+    public let logPath: String
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// The `tidemark` binary built with the tests (`TIDEMARK_BINARY`, else `.build/debug/tidemark`).
+    public static var binary: String {
+        ProcessInfo.processInfo.environment["TIDEMARK_BINARY"] ?? FileManager.default.currentDirectoryPath + "/.build/debug/tidemark"
+    }
+
+    /// Starts the server on a free port and waits until it listens.
+    public static func start(databaseURL: String, extraArguments: [String] = []) async throws -> ServerProcess {
+        let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-serve-\(UUID().uuidString).log").path
+        let child = try ChildProcess.spawn(
+            [binary, "serve", "--database-url", databaseURL, "--port", "0", "--log-level", "warning"] + extraArguments,
+            outputPath: logPath)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let range = log.range(of: "tidemark listening on http://127.0.0.1:") {
+                let digits = log[range.upperBound...].prefix(while: \.isNumber)
+                if let port = Int(digits) { return ServerProcess(child: child, port: port, logPath: logPath) }
+            }
+            var status: Int32 = 0
+            if waitpid(child.pid, &status, WNOHANG) == child.pid {
+                throw ChildProcessError.exited(log: log)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        child.signal(SIGKILL)
+        _ = try? child.wait()
+        throw ChildProcessError.exited(log: "did not start listening within 60 s")
+    }
+
+    public func kill() throws -> Int32 {
+        child.signal(SIGKILL)
+        return try child.wait()
+    }
+
+    public func terminate() throws -> Int32 {
+        child.signal(SIGTERM)
+        return try child.wait()
+    }
+}
+
+extension ChildProcessError {
+    static func exited(log: String) -> any Error {
+        ServerDidNotStart(log: log)
+    }
+}
+
+public struct ServerDidNotStart: Error, CustomStringConvertible {
+    public var log: String
+    public var description: String { "tidemark serve did not start: \(log)" }
+}
