@@ -145,7 +145,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkIngestTests",
-            dependencies: ["TidemarkIngest", "TidemarkEvents"],
+            dependencies: [
+                "TidemarkIngest", "TidemarkEvents", "TidemarkTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -19,7 +19,8 @@ extension Timestamp {
         self.init(microsecondsSinceEpoch: micros)
     }
 
-    /// Formats as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (fraction only when non-zero).
+    /// Formats as `YYYY-MM-DDTHH:MM:SS[.fraction]Z`: the fraction only when non-zero, without
+    /// trailing zeros.
     public var rfc3339: String {
         let (days, microsOfDay) = microsecondsSinceEpoch.floorDividedBy(86_400_000_000)
         let (year, month, day) = CivilCalendar.civil(fromDays: days)
@@ -27,7 +28,9 @@ extension Timestamp {
         let fraction = microsOfDay % 1_000_000
         var out = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
         if fraction != 0 {
-            out += "." + pad(fraction, 6)
+            var digits = pad(fraction, 6)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            out += "." + digits
         }
         return out + "Z"
     }

@@ -48,7 +48,7 @@ public struct RetailGenerator {
         self.catalog = Catalog(storeCount: max(1, configuration.stores), productCount: max(1, configuration.products), random: &random)
         self.prices = catalog.products.map(\.basePriceCents)
         var initial = SplitMix64(seed: configuration.seed ^ 0x5EED)
-        self.onHand = (0..<(catalog.stores.count * catalog.products.count)).map { _ in Int.random(in: 8...60, using: &initial) }
+        self.onHand = (0..<(catalog.stores.count * catalog.products.count)).map { _ in Int.random(in: 3...48, using: &initial) }
     }
 
     /// The next day's events in the order a server would receive them, or nil after the last day.
@@ -64,7 +64,7 @@ public struct RetailGenerator {
         let targetLines = Double(configuration.eventsPerDay) * 0.86 * weekFactor
 
         // Night: price changes and cycle counts, before the shops open.
-        for product in catalog.products.indices where random.chance(0.005) {
+        for product in catalog.products.indices where random.chance(0.01) {
             let factor = Double.random(in: 0.8...1.15, using: &random)
             prices[product] = max(9, Int64(Double(prices[product]) * factor) / 10 * 10 + 9)
             let at = dayStart.adding(microseconds: Int64.random(in: 0..<Self.microsPerHour, using: &random))
@@ -93,19 +93,27 @@ public struct RetailGenerator {
         for offset in basketTimes {
             if !receiptsDone, offset >= 6 * Self.microsPerHour {
                 receiptsDone = true
-                addReceipts(dayStart: dayStart, into: &timed)
+                addReceipts(dayStart: dayStart, expectedLines: targetLines, into: &timed)
             }
             addBasket(at: dayStart.adding(microseconds: offset), dayStart: dayStart, into: &timed)
         }
-        if !receiptsDone { addReceipts(dayStart: dayStart, into: &timed) }
+        if !receiptsDone { addReceipts(dayStart: dayStart, expectedLines: targetLines, into: &timed) }
 
         return arrivalOrder(timed)
     }
 
-    private mutating func addReceipts(dayStart: Timestamp, into timed: inout [(occurred: Int64, event: Event)]) {
-        for slot in onHand.indices where onHand[slot] < 6 {
+    /// Morning deliveries: every store and product whose stock would not last the day is topped
+    /// up to about two days of its expected demand, in whole cases of 12.
+    private mutating func addReceipts(dayStart: Timestamp, expectedLines: Double, into timed: inout [(occurred: Int64, event: Event)]) {
+        let productTotal = catalog.productWeights.last ?? 1
+        let storeTotal = catalog.storeWeights.last ?? 1
+        for slot in onHand.indices {
             let (store, product) = (slot / catalog.products.count, slot % catalog.products.count)
-            let quantity = Int.random(in: 2...4, using: &random) * 12
+            let productShare = (catalog.productWeights[product] - (product > 0 ? catalog.productWeights[product - 1] : 0)) / productTotal
+            let storeShare = catalog.stores[store].size / storeTotal
+            let dailyUnits = Int(expectedLines * productShare * storeShare * 1.4) + 1
+            guard onHand[slot] < dailyUnits + 4 else { continue }
+            let quantity = ((2 * dailyUnits + 12 - onHand[slot]) / 12 + 1) * 12
             onHand[slot] += quantity
             let at = dayStart.adding(microseconds: 6 * Self.microsPerHour + Int64.random(in: 0..<(3 * Self.microsPerHour), using: &random))
             timed.append((at.microsecondsSinceEpoch, makeEvent(at, store: store, product: product, payload: .stock(.receipt, quantity: Int64(quantity)))))

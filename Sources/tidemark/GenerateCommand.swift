@@ -47,7 +47,7 @@ struct GenerateCommand: ParsableCommand {
         var generator = RetailGenerator(configuration: configuration)
         let writer = try NDJSONWriter(path: output)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // same bytes for the same seed
         var total = 0
         while let events = generator.nextDay() {
             var buffer = ByteBuffer()

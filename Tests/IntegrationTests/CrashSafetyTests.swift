@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import Synchronization
 import Testing
@@ -27,7 +28,7 @@ import TidemarkTestSupport
                             batch += 1
                             attempted.withLock { $0.append(ids) }
                             let body = Sample.ndjson(ids.map { Sample.saleJSON(id: $0) })
-                            guard let answer = try? await http.post("/v1/events", text: body, contentType: "application/x-ndjson"),
+                            guard let answer = try? await http.post("/v1/events", text: body, contentType: "application/x-ndjson", timeout: .seconds(3)),
                                 answer.status == 200
                             else { return }  // the server is gone
                             #expect(answer.json["accepted"] as? Int == 50)

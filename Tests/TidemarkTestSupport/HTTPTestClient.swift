@@ -37,26 +37,31 @@ public struct HTTPTestClient: Sendable {
     }
 
     public func post(
-        _ path: String, body: ByteBuffer, contentType: String? = "application/json", headers: [(String, String)] = []
+        _ path: String, body: ByteBuffer, contentType: String? = "application/json", headers: [(String, String)] = [],
+        timeout: TimeAmount = .seconds(60)
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(body)
-        return try await send(request)
+        return try await send(request, timeout: timeout)
     }
 
-    public func post(_ path: String, text: String, contentType: String? = "application/json") async throws -> Answer {
-        try await post(path, body: ByteBuffer(string: text), contentType: contentType)
+    public func post(
+        _ path: String, text: String, contentType: String? = "application/json", timeout: TimeAmount = .seconds(60)
+    ) async throws -> Answer {
+        try await post(path, body: ByteBuffer(string: text), contentType: contentType, timeout: timeout)
     }
 
     public func get(_ path: String) async throws -> Answer {
         try await send(HTTPClientRequest(url: baseURL + path))
     }
 
-    private func send(_ request: HTTPClientRequest) async throws -> Answer {
-        let response = try await client.execute(request, timeout: .seconds(60))
+    /// AsyncHTTPClient keeps retrying a refused connection until the timeout, so tests that
+    /// expect the server to be gone pass a short one.
+    private func send(_ request: HTTPClientRequest, timeout: TimeAmount = .seconds(60)) async throws -> Answer {
+        let response = try await client.execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 64 << 20)
         return Answer(status: Int(response.status.code), headers: response.headers, body: body)
     }
