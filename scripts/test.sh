@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+scripts/format.sh --check
 swift build --build-tests
 bin=$(swift build --show-bin-path)
 

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A private PostgreSQL cluster under one directory, run from the system's binaries.
@@ -161,7 +161,8 @@ public struct EmbeddedPostgres: Sendable {
         guard geteuid() == 0 else { return CommandRunner() }
         guard let account = getpwnam("postgres") else {
             throw EmbeddedPostgresError(
-                "running as root, PostgreSQL must run as the `postgres` user, which does not exist; install the `postgresql` package or run as another user")
+                "running as root, PostgreSQL must run as the `postgres` user, which does not exist; install the `postgresql` package or run as another user"
+            )
         }
         let uid = account.pointee.pw_uid
         let gid = account.pointee.pw_gid
@@ -192,7 +193,9 @@ public struct EmbeddedPostgres: Sendable {
         try giveToRunner(logFile, runner: runner)
     }
 
-    private func runChecked(_ runner: CommandRunner, _ executable: String, _ arguments: [String], what: String) throws(EmbeddedPostgresError) -> String {
+    private func runChecked(_ runner: CommandRunner, _ executable: String, _ arguments: [String], what: String) throws(EmbeddedPostgresError)
+        -> String
+    {
         let output: CommandRunner.Output
         do {
             output = try runner.run(executable, arguments)

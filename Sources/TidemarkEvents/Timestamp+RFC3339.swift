@@ -99,7 +99,9 @@ extension Timestamp {
         if text.isEmpty { return "must be an RFC 3339 timestamp, got an empty string" }
         let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
         let bytes = Array(text.utf8)
-        if bytes.count >= 19, !bytes[19...].contains(where: { [UInt8(ascii: "Z"), UInt8(ascii: "z"), UInt8(ascii: "+"), UInt8(ascii: "-")].contains($0) }) {
+        if bytes.count >= 19,
+            !bytes[19...].contains(where: { [UInt8(ascii: "Z"), UInt8(ascii: "z"), UInt8(ascii: "+"), UInt8(ascii: "-")].contains($0) })
+        {
             return "must be an RFC 3339 timestamp with a time zone offset (Z or ±HH:MM), got \"\(shown)\""
         }
         return "must be an RFC 3339 timestamp like 2026-11-21T10:15:00Z or 2026-11-21T07:15:00-03:00, got \"\(shown)\""

@@ -68,7 +68,8 @@ public struct RetailGenerator {
             let factor = Double.random(in: 0.8...1.15, using: &random)
             prices[product] = max(9, Int64(Double(prices[product]) * factor) / 10 * 10 + 9)
             let at = dayStart.adding(microseconds: Int64.random(in: 0..<Self.microsPerHour, using: &random))
-            timed.append((at.microsecondsSinceEpoch, makeEvent(at, store: 0, product: product, payload: .price(cents: prices[product]), priceOnly: true)))
+            timed.append(
+                (at.microsecondsSinceEpoch, makeEvent(at, store: 0, product: product, payload: .price(cents: prices[product]), priceOnly: true)))
         }
         let countShare = 1.0 / 7.0
         for slot in onHand.indices where random.chance(countShare) {
@@ -76,7 +77,8 @@ public struct RetailGenerator {
             let shrink = random.chance(0.2) ? Int.random(in: 1...2, using: &random) : 0
             onHand[slot] = max(0, onHand[slot] - shrink)
             let at = dayStart.adding(microseconds: 2 * Self.microsPerHour + Int64.random(in: 0..<Self.microsPerHour, using: &random))
-            timed.append((at.microsecondsSinceEpoch, makeEvent(at, store: store, product: product, payload: .stock(.count, quantity: Int64(onHand[slot])))))
+            timed.append(
+                (at.microsecondsSinceEpoch, makeEvent(at, store: store, product: product, payload: .stock(.count, quantity: Int64(onHand[slot])))))
         }
 
         // Baskets through the day, with receipts at 06:00 for what ran low.
@@ -116,7 +118,8 @@ public struct RetailGenerator {
             let quantity = ((2 * dailyUnits + 12 - onHand[slot]) / 12 + 1) * 12
             onHand[slot] += quantity
             let at = dayStart.adding(microseconds: 6 * Self.microsPerHour + Int64.random(in: 0..<(3 * Self.microsPerHour), using: &random))
-            timed.append((at.microsecondsSinceEpoch, makeEvent(at, store: store, product: product, payload: .stock(.receipt, quantity: Int64(quantity)))))
+            timed.append(
+                (at.microsecondsSinceEpoch, makeEvent(at, store: store, product: product, payload: .stock(.receipt, quantity: Int64(quantity)))))
         }
     }
 
@@ -153,7 +156,8 @@ public struct RetailGenerator {
                 let shrink = random.chance(0.85) ? -Int64.random(in: 1...3, using: &random) : Int64.random(in: 1...2, using: &random)
                 onHand[slot] = max(0, onHand[slot] + Int(shrink))
                 let later = at.adding(microseconds: 900_000_000)
-                timed.append((later.microsecondsSinceEpoch, makeEvent(later, store: store, product: product, payload: .stock(.adjustment, quantity: shrink))))
+                timed.append(
+                    (later.microsecondsSinceEpoch, makeEvent(later, store: store, product: product, payload: .stock(.adjustment, quantity: shrink))))
             }
         }
     }

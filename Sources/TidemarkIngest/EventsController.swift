@@ -26,7 +26,9 @@ public struct EventsController<Context: RequestContext>: Sendable {
         var body = try await collectBody(request)
         if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
             guard encoding == "gzip" || encoding == "x-gzip" else {
-                throw APIError(.unsupportedMediaType, code: "unsupported_encoding", message: "Content-Encoding \"\(encoding)\" is not supported; use gzip or none")
+                throw APIError(
+                    .unsupportedMediaType, code: "unsupported_encoding",
+                    message: "Content-Encoding \"\(encoding)\" is not supported; use gzip or none")
             }
             body = try gunzip(&body)
         }
@@ -85,7 +87,8 @@ public struct EventsController<Context: RequestContext>: Sendable {
         do {
             return try body.decompress(with: .gzip(), maxSize: limits.maxBodyBytes)
         } catch let error as CompressNIOError where error == .bufferOverflow {
-            throw APIError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(limits.maxBodyBytes) bytes once decompressed")
+            throw APIError(
+                .contentTooLarge, code: "body_too_large", message: "the body is larger than \(limits.maxBodyBytes) bytes once decompressed")
         } catch {
             throw APIError(.badRequest, code: "malformed_body", message: "the body is not valid gzip data")
         }
@@ -96,11 +99,17 @@ extension APIError {
     init(_ refusal: IngestRefusal) {
         switch refusal {
         case .overloaded:
-            self.init(.tooManyRequests, code: "overloaded", message: "too many events are waiting to be stored; retry with the same ids", retryAfterSeconds: 1)
+            self.init(
+                .tooManyRequests, code: "overloaded", message: "too many events are waiting to be stored; retry with the same ids",
+                retryAfterSeconds: 1)
         case .databaseUnavailable:
-            self.init(.serviceUnavailable, code: "database_unavailable", message: "the database is unreachable; nothing was stored; retry with the same ids", retryAfterSeconds: 2)
+            self.init(
+                .serviceUnavailable, code: "database_unavailable",
+                message: "the database is unreachable; nothing was stored; retry with the same ids", retryAfterSeconds: 2)
         case .shuttingDown:
-            self.init(.serviceUnavailable, code: "shutting_down", message: "the server is stopping; nothing was stored; retry with the same ids", retryAfterSeconds: 2)
+            self.init(
+                .serviceUnavailable, code: "shutting_down", message: "the server is stopping; nothing was stored; retry with the same ids",
+                retryAfterSeconds: 2)
         case .storageFailed(let reason):
             self.init(.internalServerError, code: "storage_failed", message: "\(reason); nothing was stored")
         }

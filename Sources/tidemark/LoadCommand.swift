@@ -45,7 +45,8 @@ struct LoadCommand: AsyncParsableCommand {
             bar.update(done: done, total: total, elapsed: ContinuousClock.now - started)
         }
         bar.finish()
-        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+        let seconds =
+            Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
         let rate = seconds > 0 ? Int(Double(summary.events) / seconds) : 0
         print(
             "loaded \(summary.events) events in \(String(format: "%.1f", seconds)) s (\(rate)/s): accepted \(summary.accepted), duplicates \(summary.duplicates), rejected \(summary.rejected), failed \(summary.failed), retries \(summary.retries)"

@@ -23,7 +23,8 @@ import TidemarkTestSupport
                     var last: Int64 = 0
                     while true {
                         let finished = done.value
-                        let rows = try await server.database.query("SELECT seq FROM events WHERE seq > \(last) ORDER BY seq", logger: TestServer.quietLogger)
+                        let rows = try await server.database.query(
+                            "SELECT seq FROM events WHERE seq > \(last) ORDER BY seq", logger: TestServer.quietLogger)
                         var batch: [Int64] = []
                         for try await seq in rows.decode(Int64.self) { batch.append(seq) }
                         if let highest = batch.last { last = highest }
@@ -63,7 +64,9 @@ import TidemarkTestSupport
             #expect(try await server.database.scalar("SELECT count(DISTINCT id)::bigint FROM events") == distinct.count)
 
             var stored: [Int64] = []
-            for try await seq in try await server.database.query("SELECT seq FROM events ORDER BY seq", logger: TestServer.quietLogger).decode(Int64.self) {
+            for try await seq in try await server.database.query("SELECT seq FROM events ORDER BY seq", logger: TestServer.quietLogger).decode(
+                Int64.self)
+            {
                 stored.append(seq)
             }
             let seen = tailed.withLock { $0 }

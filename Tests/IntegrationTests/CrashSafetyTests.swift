@@ -28,7 +28,9 @@ import TidemarkTestSupport
                             batch += 1
                             attempted.withLock { $0.append(ids) }
                             let body = Sample.ndjson(ids.map { Sample.saleJSON(id: $0) })
-                            guard let answer = try? await http.post("/v1/events", text: body, contentType: "application/x-ndjson", timeout: .seconds(3)),
+                            guard
+                                let answer = try? await http.post(
+                                    "/v1/events", text: body, contentType: "application/x-ndjson", timeout: .seconds(3)),
                                 answer.status == 200
                             else { return }  // the server is gone
                             #expect(answer.json["accepted"] as? Int == 50)
@@ -56,7 +58,8 @@ import TidemarkTestSupport
             var accepted = 0
             var duplicates = 0
             for ids in attempted.withLock({ $0 }) {
-                let answer = try await retry.post("/v1/events", text: Sample.ndjson(ids.map { Sample.saleJSON(id: $0) }), contentType: "application/x-ndjson")
+                let answer = try await retry.post(
+                    "/v1/events", text: Sample.ndjson(ids.map { Sample.saleJSON(id: $0) }), contentType: "application/x-ndjson")
                 #expect(answer.status == 200)
                 accepted += answer.json["accepted"] as? Int ?? 0
                 duplicates += answer.json["duplicates"] as? Int ?? 0

@@ -10,7 +10,8 @@ import TidemarkTestSupport
 @Suite(.serialized) struct IngestHTTPTests {
     @Test func singleObjectIsStoredWithTypedColumns() async throws {
         try await TestServer.run { server in
-            let body = Sample.saleJSON(id: "s-1", overriding: ["occurred_at": "2026-11-20T07:30:00.25-03:00", "category": "dairy", "currency": "USD"])
+            let body = Sample.saleJSON(
+                id: "s-1", overriding: ["occurred_at": "2026-11-20T07:30:00.25-03:00", "category": "dairy", "currency": "USD"])
             let answer = try await server.http.post("/v1/events", text: body)
             #expect(answer.status == 200)
             #expect(answer.json["accepted"] as? Int == 1)
@@ -68,7 +69,8 @@ import TidemarkTestSupport
         try await TestServer.run { server in
             for rule in ValidationCases.all {
                 // A valid event rides along: nothing of a refused request may land.
-                let body = rule.json.hasPrefix("[")
+                let body =
+                    rule.json.hasPrefix("[")
                     ? rule.json : "[" + Sample.saleJSON(id: "rides-along") + "," + rule.json + "]"
                 let answer = try await server.http.post("/v1/events", text: body)
                 #expect(answer.status == 422, "\(rule.rule): \(answer.status) \(answer.text)")

@@ -2,9 +2,9 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import PostgresNIO
+import Testing
 import TidemarkRawLog
 import TidemarkServer
-import Testing
 import TidemarkTestSupport
 
 /// A real Tidemark server on a free port over a fresh database, for one test.

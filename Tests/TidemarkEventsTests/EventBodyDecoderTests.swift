@@ -54,8 +54,13 @@ import TidemarkTestSupport
     }
 
     @Test func fieldsKeepTheirJSONKinds() throws {
-        let events = try decoder.decode(Data(#"{"s":"x","i":-3,"d":1.5,"b":true,"n":null,"o":{},"a":[],"big":99999999999999999999}"#.utf8), format: .json)
+        let events = try decoder.decode(
+            Data(#"{"s":"x","i":-3,"d":1.5,"b":true,"n":null,"o":{},"a":[],"big":99999999999999999999}"#.utf8), format: .json)
         #expect(events.count == 1)
-        #expect(events[0].fields == ["s": .string("x"), "i": .integer(-3), "d": .otherNumber, "b": .bool(true), "n": .null, "o": .composite, "a": .composite, "big": .otherNumber])
+        #expect(
+            events[0].fields == [
+                "s": .string("x"), "i": .integer(-3), "d": .otherNumber, "b": .bool(true), "n": .null, "o": .composite, "a": .composite,
+                "big": .otherNumber,
+            ])
     }
 }

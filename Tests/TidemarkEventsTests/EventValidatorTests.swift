@@ -35,19 +35,23 @@ import TidemarkTestSupport
         let events = try validator.validate(try decode(body), now: now).get()
         #expect(events.map(\.type) == [.sale, .return, .stock, .stock, .price])
         #expect(events[0].occurredAt == (try Timestamp(rfc3339: "2026-11-21T12:00:00Z")))
-        #expect(events[0].saleLine == SaleLine(quantity: 3, unitPriceCents: 199, category: "dairy", customerID: "C1", orderID: "O1", channel: "till", currency: "USD"))
+        #expect(
+            events[0].saleLine
+                == SaleLine(quantity: 3, unitPriceCents: 199, category: "dairy", customerID: "C1", orderID: "O1", channel: "till", currency: "USD"))
         #expect(events[2].payload == .stock(.adjustment, quantity: -4))
         #expect(events[3].payload == .stock(.count, quantity: 0))
         #expect(events[4].payload == .price(cents: 0))
     }
 
     @Test func listsEveryIssueOfEveryEventWithIndexAndID() throws {
-        let body = "[" + [
-            Sample.saleJSON(id: "ok-1"),
-            Sample.saleJSON(id: "bad-1", overriding: ["quantity": 0, "store_id": nil]),
-            Sample.saleJSON(id: "ok-2"),
-            Sample.saleJSON(id: "bad-2", overriding: ["type": "gift"]),
-        ].joined(separator: ",") + "]"
+        let body =
+            "["
+            + [
+                Sample.saleJSON(id: "ok-1"),
+                Sample.saleJSON(id: "bad-1", overriding: ["quantity": 0, "store_id": nil]),
+                Sample.saleJSON(id: "ok-2"),
+                Sample.saleJSON(id: "bad-2", overriding: ["type": "gift"]),
+            ].joined(separator: ",") + "]"
         guard case .failure(let failure) = validator.validate(try decode(body), now: now) else {
             Issue.record("invalid events were accepted")
             return

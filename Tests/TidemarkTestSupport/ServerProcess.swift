@@ -2,7 +2,7 @@ import Foundation
 import TidemarkEmbeddedPostgres
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `tidemark serve` as a separate process, so a test can kill it for real.
