@@ -108,6 +108,7 @@ public struct EmbeddedPostgres: Sendable {
             shared_buffers = 256MB
             max_wal_size = 4GB
             checkpoint_timeout = 15min
+            random_page_cost = 1.1
             """
         do {
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dataDirectory + "/postgresql.conf"))

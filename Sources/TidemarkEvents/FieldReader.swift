@@ -57,7 +57,7 @@ struct FieldReader {
 
     mutating func oneOf<Choice: RawRepresentable & CaseIterable>(_ field: String, _: Choice.Type) -> Choice?
     where Choice.RawValue == String {
-        let allowed = Choice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+        var allowed: String { Choice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
         guard let text = string(field, maxLength: 64) else {
             if issues.last?.field == field, issues.last?.message == "is required" {
                 issues[issues.count - 1].message = "is required: one of \(allowed)"
@@ -151,6 +151,9 @@ struct FieldReader {
 
 /// Every field name of wire format v1.
 public enum EventFields {
+    /// The fields whose values are integers; all others are strings.
+    public static let integers: Set<String> = ["quantity", "unit_price_cents", "price_cents"]
+
     public static let all: Set<String> = [
         "id", "type", "occurred_at", "store_id", "product_id", "quantity", "unit_price_cents", "category",
         "customer_id", "order_id", "channel", "currency", "kind", "price_cents",

@@ -20,19 +20,50 @@ extension Timestamp {
     }
 
     /// Formats as `YYYY-MM-DDTHH:MM:SS[.fraction]Z`: the fraction only when non-zero, without
-    /// trailing zeros.
+    /// trailing zeros. Written digit by digit into one buffer: this runs for every stored event.
     public var rfc3339: String {
         let (days, microsOfDay) = microsecondsSinceEpoch.floorDividedBy(86_400_000_000)
         let (year, month, day) = CivilCalendar.civil(fromDays: days)
         let seconds = microsOfDay / 1_000_000
-        let fraction = microsOfDay % 1_000_000
-        var out = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
-        if fraction != 0 {
-            var digits = pad(fraction, 6)
-            while digits.hasSuffix("0") { digits.removeLast() }
-            out += "." + digits
+        var fraction = microsOfDay % 1_000_000
+        var fractionDigits = 6
+        while fraction != 0, fraction % 10 == 0 {
+            fraction /= 10
+            fractionDigits -= 1
         }
-        return out + "Z"
+        let length = 20 + (fraction == 0 ? 0 : fractionDigits + 1)
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var index = 0
+            func put(_ value: Int64, _ width: Int) {
+                var value = value
+                for offset in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[index + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                index += width
+            }
+            func put(_ character: Unicode.Scalar) {
+                buffer[index] = UInt8(ascii: character)
+                index += 1
+            }
+            put(min(max(year, 0), 9999), 4)
+            put("-")
+            put(month, 2)
+            put("-")
+            put(day, 2)
+            put("T")
+            put(seconds / 3600, 2)
+            put(":")
+            put(seconds / 60 % 60, 2)
+            put(":")
+            put(seconds % 60, 2)
+            if fraction != 0 {
+                put(".")
+                put(fraction, fractionDigits)
+            }
+            put("Z")
+            return index
+        }
     }
 
     private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
@@ -106,11 +137,6 @@ extension Timestamp {
         }
         return "must be an RFC 3339 timestamp like 2026-11-21T10:15:00Z or 2026-11-21T07:15:00-03:00, got \"\(shown)\""
     }
-}
-
-private func pad(_ value: Int64, _ width: Int) -> String {
-    let text = String(value)
-    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
 }
 
 extension Int64 {

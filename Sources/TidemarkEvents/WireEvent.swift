@@ -49,8 +49,20 @@ extension WireEvent: Decodable {
             return
         }
         var fields: [String: WireValue] = [:]
-        fields.reserveCapacity(container.allKeys.count)
-        for key in container.allKeys {
+        let keys = container.allKeys
+        fields.reserveCapacity(keys.count)
+        for key in keys {
+            // Known fields are tried as their expected type first: a failed `try` builds an
+            // error with its coding path, and valid events should never pay for one.
+            if EventFields.integers.contains(key.stringValue) {
+                if let number = try? container.decode(Int64.self, forKey: key) {
+                    fields[key.stringValue] = .integer(number)
+                    continue
+                }
+            } else if let text = try? container.decode(String.self, forKey: key) {
+                fields[key.stringValue] = .string(text)
+                continue
+            }
             fields[key.stringValue] = Self.decodeValue(container, key)
         }
         self.init(fields: fields)

@@ -50,6 +50,55 @@ public enum Migrations {
                 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
                     FOR EACH STATEMENT EXECUTE FUNCTION tidemark_refuse_change()
                 """,
-            ])
+            ]),
+        Migration(
+            version: 2, name: "append functions",
+            statements: [
+                // One round trip for a small batch: take the append lock, insert what is new,
+                // return the inserted ids. Runs as its own transaction, so the lock is held
+                // until the commit (see AdvisoryLock.rawLogAppend). Absent optional values
+                // arrive as '' (text) or the minimum bigint: validation never lets those through.
+                """
+                CREATE FUNCTION tidemark_append(
+                    p_id text[], p_type text[], p_occurred_at text[], p_store_id text[], p_product_id text[],
+                    p_quantity bigint[], p_unit_price_cents bigint[], p_price_cents bigint[], p_stock_kind text[],
+                    p_category text[], p_customer_id text[], p_order_id text[], p_channel text[], p_currency text[]
+                ) RETURNS SETOF text LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue));
+                    RETURN QUERY
+                    WITH inserted AS (
+                        INSERT INTO events (
+                            id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,
+                            stock_kind, category, customer_id, order_id, channel, currency)
+                        SELECT u.id, u.type, u.occurred_at::timestamptz, u.store_id, u.product_id,
+                            NULLIF(u.quantity, \(Int64.min)), NULLIF(u.unit_price_cents, \(Int64.min)),
+                            NULLIF(u.price_cents, \(Int64.min)), NULLIF(u.stock_kind, ''), NULLIF(u.category, ''),
+                            NULLIF(u.customer_id, ''), NULLIF(u.order_id, ''), NULLIF(u.channel, ''), NULLIF(u.currency, '')
+                        FROM unnest(p_id, p_type, p_occurred_at, p_store_id, p_product_id, p_quantity, p_unit_price_cents,
+                            p_price_cents, p_stock_kind, p_category, p_customer_id, p_order_id, p_channel, p_currency)
+                            AS u(id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,
+                                stock_kind, category, customer_id, order_id, channel, currency)
+                        ON CONFLICT (id) DO NOTHING
+                        RETURNING events.id
+                    )
+                    SELECT inserted.id FROM inserted;
+                END
+                $$
+                """,
+                // For large batches written with COPY: take the append lock and name the ids
+                // already stored, in one round trip. The planner settings keep the lookup on
+                // the unique index even before statistics exist (a new table was seen scanned
+                // sequentially until it held about a million rows).
+                """
+                CREATE FUNCTION tidemark_lock_and_find_existing(p_ids text[]) RETURNS SETOF text
+                LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue));
+                    RETURN QUERY SELECT e.id FROM events e WHERE e.id = ANY(p_ids);
+                END
+                $$
+                """,
+            ]),
     ]
 }

@@ -6,57 +6,137 @@ import TidemarkEvents
 /// Appends events to the raw log, each `id` at most once, in one transaction per call.
 public struct RawLogWriter: Sendable {
     let client: PostgresClient
+    /// Batches of at most this many distinct ids go through `tidemark_append` (one round
+    /// trip); larger ones through `COPY`, which costs a few round trips but less per row.
+    public var singleStatementLimit: Int
 
-    public init(client: PostgresClient) {
+    public init(client: PostgresClient, singleStatementLimit: Int = 256) {
         self.client = client
+        self.singleStatementLimit = singleStatementLimit
     }
 
-    /// Stores the events that are new and tells, per position, whether it was new.
+    /// Stores the events that are new and tells, per position, whether each was new.
     ///
-    /// Repeats inside `events` count once, for their first position. The transaction holds the
-    /// raw-log append lock from its first statement to its commit, so no other writer can store
-    /// an id between the existence check and the `COPY`, and `seq` values follow commit order.
+    /// Repeats inside `events` count once, for their first position. Both paths take the
+    /// raw-log append lock before anything else and keep it until commit, so no other writer
+    /// can store an id between the check and the insert, and `seq` values follow commit order.
     public func append(_ events: [Event], logger: Logger) async throws -> [Bool] {
         var isNew = [Bool](repeating: false, count: events.count)
         var firstPosition: [String: Int] = [:]
         firstPosition.reserveCapacity(events.count)
+        var distinct: [Int] = []
+        distinct.reserveCapacity(events.count)
         for (position, event) in events.enumerated() where firstPosition[event.id] == nil {
             firstPosition[event.id] = position
-            isNew[position] = true
+            distinct.append(position)
         }
-        guard !firstPosition.isEmpty else { return isNew }
-        let ids = Array(firstPosition.keys)
+        guard !distinct.isEmpty else { return isNew }
 
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))",
-                logger: logger)
-            let existing = try await connection.query("SELECT id FROM events WHERE id = ANY(\(ids))", logger: logger)
-            for try await id in existing.decode(String.self) {
-                if let position = firstPosition[id] { isNew[position] = false }
+        if distinct.count <= singleStatementLimit {
+            let columns = AppendColumns(events, positions: distinct)
+            let inserted = try await client.query(
+                """
+                SELECT tidemark_append(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
+                \(columns.productID), \(columns.quantity), \(columns.unitPriceCents), \(columns.priceCents), \
+                \(columns.stockKind), \(columns.category), \(columns.customerID), \(columns.orderID), \
+                \(columns.channel), \(columns.currency))
+                """, logger: logger)
+            for try await id in inserted.decode(String.self) {
+                if let position = firstPosition[id] { isNew[position] = true }
             }
-            let newPositions = isNew.indices.filter { isNew[$0] }
-            guard !newPositions.isEmpty else { return }
-            try await connection.copyFrom(table: "events", columns: CopyTextEncoder.columns, logger: logger) { writer in
-                var buffer = ByteBuffer()
-                buffer.reserveCapacity(256 * 1024)
-                for position in newPositions {
-                    CopyTextEncoder.writeRow(events[position], into: &buffer)
-                    if buffer.readableBytes >= 256 * 1024 {
-                        try await writer.write(buffer)
-                        buffer.clear()
-                    }
-                }
-                if buffer.readableBytes > 0 { try await writer.write(buffer) }
-            }
+            return isNew
         }
+
+        // Encoded before the transaction starts, so the lock is held only while PostgreSQL works.
+        var rows = ByteBuffer()
+        rows.reserveCapacity(distinct.count * 160)
+        for position in distinct { CopyTextEncoder.writeRow(events[position], into: &rows) }
+        let ids = distinct.map { events[$0].id }
+        let stored = try await client.withTransaction(logger: logger) { connection -> [Int] in
+            var existing: Set<String> = []
+            for try await id in try await connection.query("SELECT tidemark_lock_and_find_existing(\(ids))", logger: logger)
+                .decode(String.self)
+            {
+                existing.insert(id)
+            }
+            let toStore = existing.isEmpty ? distinct : distinct.filter { !existing.contains(events[$0].id) }
+            guard !toStore.isEmpty else { return [] }
+            if !existing.isEmpty {
+                rows.clear()
+                for position in toStore { CopyTextEncoder.writeRow(events[position], into: &rows) }
+            }
+            try await connection.copyFrom(table: "events", columns: CopyTextEncoder.columns, logger: logger) { writer in
+                try await writer.write(rows)
+            }
+            return toStore
+        }
+        for position in stored { isNew[position] = true }
         return isNew
     }
-}
 
-extension RawLogWriter {
     /// Succeeds when PostgreSQL answers a trivial query.
     public func ping(logger: Logger) async throws {
         try await client.query("SELECT 1", logger: logger)
+    }
+}
+
+/// The arguments of `tidemark_append`: one array per column, absent values as sentinels.
+private struct AppendColumns {
+    var id: [String] = []
+    var type: [String] = []
+    var occurredAt: [String] = []
+    var storeID: [String] = []
+    var productID: [String] = []
+    var quantity: [Int64] = []
+    var unitPriceCents: [Int64] = []
+    var priceCents: [Int64] = []
+    var stockKind: [String] = []
+    var category: [String] = []
+    var customerID: [String] = []
+    var orderID: [String] = []
+    var channel: [String] = []
+    var currency: [String] = []
+
+    /// `tidemark_append` reads these as NULL; validation never lets them through as values.
+    static let absentText = ""
+    static let absentNumber = Int64.min
+
+    init(_ events: [Event], positions: [Int]) {
+        for position in positions {
+            let event = events[position]
+            id.append(event.id)
+            type.append(event.type.rawValue)
+            occurredAt.append(event.occurredAt.rfc3339)
+            storeID.append(event.storeID)
+            productID.append(event.productID)
+            switch event.payload {
+            case .sale(let line), .return(let line):
+                append(quantity: line.quantity, unitPrice: line.unitPriceCents, price: nil, kind: nil)
+                category.append(line.category ?? Self.absentText)
+                customerID.append(line.customerID ?? Self.absentText)
+                orderID.append(line.orderID ?? Self.absentText)
+                channel.append(line.channel ?? Self.absentText)
+                currency.append(line.currency ?? Self.absentText)
+            case .stock(let kind, let amount):
+                append(quantity: amount, unitPrice: nil, price: nil, kind: kind.rawValue)
+                appendNoSaleAttributes()
+            case .price(let cents):
+                append(quantity: nil, unitPrice: nil, price: cents, kind: nil)
+                appendNoSaleAttributes()
+            }
+        }
+    }
+
+    private mutating func append(quantity q: Int64?, unitPrice: Int64?, price: Int64?, kind: String?) {
+        quantity.append(q ?? Self.absentNumber)
+        unitPriceCents.append(unitPrice ?? Self.absentNumber)
+        priceCents.append(price ?? Self.absentNumber)
+        stockKind.append(kind ?? Self.absentText)
+    }
+
+    private mutating func appendNoSaleAttributes() {
+        for keyPath in [\Self.category, \.customerID, \.orderID, \.channel, \.currency] as [WritableKeyPath<Self, [String]>] {
+            self[keyPath: keyPath].append(Self.absentText)
+        }
     }
 }

@@ -1,0 +1,52 @@
+import Logging
+import PostgresNIO
+import Testing
+import TidemarkEvents
+import TidemarkRawLog
+import TidemarkTestSupport
+
+@Suite struct RawLogWriterTests {
+    static let mixed: [Event] = [
+        Sample.sale("w-1", quantity: 3, unitPriceCents: 199, category: "dairy"),
+        Event(
+            id: "w-2", occurredAt: Sample.hour.adding(microseconds: 123_456), storeID: "S\t1", productID: "P\\2",
+            payload: .return(
+                SaleLine(quantity: 1, unitPriceCents: 0, category: nil, customerID: "C9", orderID: "O\n1", channel: "web", currency: "USD"))),
+        Event(id: "w-3", occurredAt: Sample.hour, storeID: "S1", productID: "P1", payload: .stock(.adjustment, quantity: -4)),
+        Event(id: "w-4", occurredAt: Sample.hour, storeID: "S1", productID: "P1", payload: .stock(.count, quantity: 0)),
+        Event(id: "w-5", occurredAt: Sample.hour, storeID: "HQ", productID: "P1", payload: .price(cents: 1_099)),
+        Sample.sale("w-1"),  // repeated inside the batch: the first one wins
+    ]
+
+    /// Both write paths (one statement, and lock-check-COPY) must store the same rows, with
+    /// absent values as NULL and special characters intact, and agree on what was new.
+    @Test(arguments: [0, 1_000])
+    func bothPathsStoreTheSameRows(singleStatementLimit: Int) async throws {
+        try await TestDatabase.withFreshDatabase { _, client in
+            let writer = RawLogWriter(client: client, singleStatementLimit: singleStatementLimit)
+            let logger = TestServer.quietLogger
+            #expect(try await writer.append(Self.mixed, logger: logger) == [true, true, true, true, true, false])
+            #expect(try await writer.append([Sample.sale("w-6"), Sample.sale("w-3")], logger: logger) == [true, false])
+
+            let rows = try await client.query(
+                """
+                SELECT id || '|' || type || '|' || to_char(occurred_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') || '|' || store_id || '|' || product_id
+                    || '|' || coalesce(quantity::text, '-') || '|' || coalesce(unit_price_cents::text, '-') || '|' || coalesce(price_cents::text, '-')
+                    || '|' || coalesce(stock_kind, '-') || '|' || coalesce(category, '-') || '|' || coalesce(customer_id, '-')
+                    || '|' || coalesce(order_id, '-') || '|' || coalesce(channel, '-') || '|' || coalesce(currency, '-')
+                FROM events ORDER BY seq
+                """, logger: logger)
+            var lines: [String] = []
+            for try await line in rows.decode(String.self) { lines.append(line) }
+            #expect(
+                lines == [
+                    "w-1|sale|10:00:00.000000|S01|P1|3|199|-|-|dairy|-|-|-|-",
+                    "w-2|return|10:00:00.123456|S\t1|P\\2|1|0|-|-|-|C9|O\n1|web|USD",
+                    "w-3|stock|10:00:00.000000|S1|P1|-4|-|-|adjustment|-|-|-|-|-",
+                    "w-4|stock|10:00:00.000000|S1|P1|0|-|-|count|-|-|-|-|-",
+                    "w-5|price|10:00:00.000000|HQ|P1|-|-|1099|-|-|-|-|-|-",
+                    "w-6|sale|10:00:00.000000|S01|P1|1|250|-|-|dairy|-|-|-|-",
+                ])
+        }
+    }
+}
