@@ -59,7 +59,7 @@ public struct EventsController<Context: RequestContext>: Sendable {
         } catch let refusal as IngestRefusal {
             throw APIError(refusal)
         }
-        return try jsonResponse(receipt)
+        return receipt.response
     }
 
     private static func bodyFormat(of request: Request) throws -> EventBodyFormat {

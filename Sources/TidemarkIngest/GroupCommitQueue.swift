@@ -25,17 +25,35 @@ public struct GroupCommitQueue<Waiter> {
     public let capacity: Int
     /// Most events written in one transaction (a single larger request is still written whole).
     public let maxBatchEvents: Int
+    /// Most transactions in flight at once. With more than one, the next batch is already on
+    /// its way while the previous one commits; the advisory lock still orders them.
+    public let maxWriters: Int
 
     private var pending: [Pending] = []
     private var head = 0
     public private(set) var pendingEventCount = 0
     public private(set) var isDatabaseAvailable = true
     public private(set) var isShuttingDown = false
+    public private(set) var activeWriters = 0
 
-    public init(capacity: Int, maxBatchEvents: Int) {
-        precondition(capacity > 0 && maxBatchEvents > 0)
+    public init(capacity: Int, maxBatchEvents: Int, maxWriters: Int = 1) {
+        precondition(capacity > 0 && maxBatchEvents > 0 && maxWriters > 0)
         self.capacity = capacity
         self.maxBatchEvents = maxBatchEvents
+        self.maxWriters = maxWriters
+    }
+
+    /// Whether another writer should start: there is work and a free writer slot (now taken).
+    public mutating func claimWriter() -> Bool {
+        guard pendingEventCount > 0 || pendingRequestCount > 0, activeWriters < maxWriters else { return false }
+        activeWriters += 1
+        return true
+    }
+
+    /// A writer found the queue empty and stops.
+    public mutating func releaseWriter() {
+        precondition(activeWriters > 0)
+        activeWriters -= 1
     }
 
     public var pendingRequestCount: Int { pending.count - head }

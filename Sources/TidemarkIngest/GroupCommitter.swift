@@ -19,6 +19,8 @@ public struct GroupCommitConfiguration: Sendable {
     public var queueCapacity: Int = 100_000
     /// Most events per transaction.
     public var maxBatchEvents: Int = 10_000
+    /// Transactions in flight at once (see `GroupCommitQueue.maxWriters`).
+    public var writers: Int = 2
     /// How long the writer waits for more requests before writing a batch smaller than
     /// `maxBatchEvents`. Zero relies on natural batching: requests arriving while a
     /// transaction commits form the next one.
@@ -31,8 +33,9 @@ public struct GroupCommitConfiguration: Sendable {
     public init() {}
 }
 
-/// The single writer of the group commit: collects concurrent requests into shared
-/// transactions and answers each request only after its transaction committed.
+/// The group commit: collects concurrent requests into shared transactions and answers each
+/// request only after its transaction committed. A second writer may start the next
+/// transaction while one commits; PostgreSQL's advisory lock keeps them in order.
 public final class GroupCommitter: Service, Sendable {
     typealias Waiter = CheckedContinuation<CommitReceipt, any Error>
 
@@ -48,7 +51,9 @@ public final class GroupCommitter: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.state = Mutex(
-            GroupCommitQueue(capacity: configuration.queueCapacity, maxBatchEvents: configuration.maxBatchEvents))
+            GroupCommitQueue(
+                capacity: configuration.queueCapacity, maxBatchEvents: configuration.maxBatchEvents,
+                maxWriters: max(1, configuration.writers)))
         (self.wakeups, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -78,8 +83,17 @@ public final class GroupCommitter: Service, Sendable {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            for await _ in wakeups {
-                await writeAllPending()
+            await withDiscardingTaskGroup { writers in
+                for await _ in wakeups {
+                    while state.withLock({ $0.claimWriter() }) {
+                        writers.addTask {
+                            await self.writeAllPending()
+                            self.state.withLock { $0.releaseWriter() }
+                            // Work may have arrived after this writer saw an empty queue.
+                            self.wake.yield()
+                        }
+                    }
+                }
             }
         } onGracefulShutdown: {
             self.state.withLock { $0.beginShutdown() }

@@ -64,4 +64,17 @@ import TidemarkIngest
         while case let batch = queue.nextBatch(), !batch.isEmpty { written += batch.map(\.waiter) }
         #expect(written == Array(0..<next))
     }
+
+    @Test func writerSlotsAreClaimedOnlyForWorkAndUpToTheLimit() {
+        var queue = GroupCommitQueue<Int>(capacity: 100, maxBatchEvents: 10, maxWriters: 2)
+        #expect(!queue.claimWriter(), "no work, no writer")
+        _ = queue.submit(events(1), waiter: 0)
+        #expect(queue.claimWriter())
+        #expect(queue.claimWriter())
+        #expect(!queue.claimWriter(), "both slots taken")
+        queue.releaseWriter()
+        #expect(queue.activeWriters == 1)
+        _ = queue.nextBatch()
+        #expect(!queue.claimWriter(), "the queue is empty again")
+    }
 }
