@@ -86,23 +86,28 @@ public struct EventBodyDecoder: Sendable {
 
     /// Non-blank lines with their 1-based numbers; `\r\n` endings are accepted.
     private static func lineRanges(_ body: Data) -> [Line] {
-        var lines: [Line] = []
-        var start = body.startIndex
-        var number = 1
-        func add(_ end: Data.Index) {
-            var stop = end
-            if stop > start, body[stop - 1] == UInt8(ascii: "\r") { stop -= 1 }
-            if body[start..<stop].contains(where: { !isWhitespace($0) }) {
-                lines.append(Line(number: number, range: start..<stop))
+        body.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> [Line] in
+            var lines: [Line] = []
+            var start = 0
+            var number = 1
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                var stop = end
+                if stop > start, bytes[stop - 1] == UInt8(ascii: "\r") { stop -= 1 }
+                var blank = true
+                for offset in start..<stop where !isWhitespace(bytes[offset]) {
+                    blank = false
+                    break
+                }
+                if !blank {
+                    lines.append(Line(number: number, range: (body.startIndex + start)..<(body.startIndex + stop)))
+                }
+                start = end + 1
+                number += 1
             }
+            return lines
         }
-        while let newline = body[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            add(newline)
-            start = newline + 1
-            number += 1
-        }
-        if start < body.endIndex { add(body.endIndex) }
-        return lines
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {

@@ -1,14 +1,18 @@
 /// Reads fields of one posted event, recording an issue for each field that is missing or wrong
-/// and remembering which fields were consumed so the rest can be reported as unexpected.
+/// and counting the fields it read, so that any others can be reported as unexpected.
 struct FieldReader {
-    private var remaining: [String: WireValue]
+    private let fields: [String: WireValue]
+    /// Fields read so far that were present; the dictionary is never copied or mutated.
+    private var presentRead = 0
+    private var read: [String] = []
     let index: Int
     var eventID: String?
     private(set) var issues: [ValidationIssue] = []
 
     init(fields: [String: WireValue], index: Int) {
-        self.remaining = fields
+        self.fields = fields
         self.index = index
+        read.reserveCapacity(12)
     }
 
     mutating func fail(_ field: String, _ message: String) {
@@ -16,7 +20,10 @@ struct FieldReader {
     }
 
     private mutating func take(_ field: String) -> WireValue? {
-        remaining.removeValue(forKey: field)
+        read.append(field)
+        guard let value = fields[field] else { return nil }
+        presentRead += 1
+        return value
     }
 
     /// A required, non-empty string without NUL characters (PostgreSQL text cannot hold them).
@@ -136,7 +143,8 @@ struct FieldReader {
     /// Reports every field that was not read: unknown names, or names that belong to another type
     /// (a known field set to `null` counts as absent).
     mutating func rejectRemainingFields(type: EventType?) {
-        for (field, value) in remaining.sorted(by: { $0.key < $1.key }) {
+        guard presentRead < fields.count else { return }  // the usual case: every field was read
+        for (field, value) in fields.sorted(by: { $0.key < $1.key }) where !read.contains(field) {
             if value == .null, EventFields.all.contains(field) { continue }
             if let type, EventFields.all.contains(field) {
                 fail(field, "is not allowed for type \"\(type.rawValue)\"")
