@@ -167,6 +167,7 @@ let package = Package(
                 "TidemarkRawLog",
                 "TidemarkEvents",
                 "TidemarkGenerator",
+                "TidemarkLoader",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
