@@ -27,7 +27,12 @@ public struct MalformedBody: Error, Sendable, Equatable, CustomStringConvertible
 
 /// Splits a request body into loosely typed events.
 public struct EventBodyDecoder: Sendable {
-    public init() {}
+    /// Whether `FlatEventScanner` is tried before `JSONDecoder`; off only to compare the two.
+    public var usesFastPath: Bool
+
+    public init(usesFastPath: Bool = true) {
+        self.usesFastPath = usesFastPath
+    }
 
     public func decode(_ body: Data, format: EventBodyFormat) throws(MalformedBody) -> [WireEvent] {
         switch format {
@@ -40,6 +45,7 @@ public struct EventBodyDecoder: Sendable {
         guard let first = body.first(where: { !Self.isWhitespace($0) }) else {
             throw MalformedBody(message: "the body is empty: send a JSON object or an array of objects")
         }
+        if usesFastPath, let events = body.withUnsafeBytes(FlatEventScanner.scanJSON) { return events }
         do {
             if first == UInt8(ascii: "[") {
                 return try JSONDecoder().decode([WireEvent].self, from: body)
@@ -56,6 +62,20 @@ public struct EventBodyDecoder: Sendable {
     private func decodeNDJSON(_ body: Data) throws(MalformedBody) -> [WireEvent] {
         let lines = Self.lineRanges(body)
         guard !lines.isEmpty else { return [] }
+        let scanned: [WireEvent]? =
+            !usesFastPath
+            ? nil
+            : body.withUnsafeBytes { bytes in
+                var events: [WireEvent] = []
+                events.reserveCapacity(lines.count)
+                for line in lines {
+                    let range = (line.range.lowerBound - body.startIndex)..<(line.range.upperBound - body.startIndex)
+                    guard let event = FlatEventScanner.scanLine(UnsafeRawBufferPointer(rebasing: bytes[range])) else { return nil }
+                    events.append(event)
+                }
+                return events
+            }
+        if let scanned { return scanned }
         var spliced = Data()
         spliced.reserveCapacity(body.count + lines.count + 2)
         spliced.append(UInt8(ascii: "["))
