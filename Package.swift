@@ -141,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkEventsTests",
-            dependencies: ["TidemarkEvents", "TidemarkTestSupport"],
+            dependencies: ["TidemarkEvents", "TidemarkGenerator", "TidemarkTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

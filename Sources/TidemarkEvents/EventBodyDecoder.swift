@@ -56,44 +56,29 @@ public struct EventBodyDecoder: Sendable {
         }
     }
 
-    /// Decodes all lines with one `JSONDecoder` call by splicing them into an array, which is
-    /// several times faster than a call per line; only when that fails are lines decoded one by
-    /// one, to name the first bad line.
+    /// Each line on its own: the fast scanner first, `JSONDecoder` for a line it refuses
+    /// (and for the message when the line is malformed).
     private func decodeNDJSON(_ body: Data) throws(MalformedBody) -> [WireEvent] {
         let lines = Self.lineRanges(body)
-        guard !lines.isEmpty else { return [] }
-        let scanned: [WireEvent]? =
-            !usesFastPath
-            ? nil
-            : body.withUnsafeBytes { bytes in
-                var events: [WireEvent] = []
-                events.reserveCapacity(lines.count)
-                for line in lines {
-                    let range = (line.range.lowerBound - body.startIndex)..<(line.range.upperBound - body.startIndex)
-                    guard let event = FlatEventScanner.scanLine(UnsafeRawBufferPointer(rebasing: bytes[range])) else { return nil }
-                    events.append(event)
-                }
-                return events
-            }
-        if let scanned { return scanned }
-        var spliced = Data()
-        spliced.reserveCapacity(body.count + lines.count + 2)
-        spliced.append(UInt8(ascii: "["))
-        for (position, line) in lines.enumerated() {
-            if position > 0 { spliced.append(UInt8(ascii: ",")) }
-            spliced.append(body[line.range])
-        }
-        spliced.append(UInt8(ascii: "]"))
-        if let events = try? JSONDecoder().decode([WireEvent].self, from: spliced), events.count == lines.count {
-            return events
-        }
         var events: [WireEvent] = []
         events.reserveCapacity(lines.count)
+        let decoder = JSONDecoder()
         for line in lines {
+            if usesFastPath {
+                let scanned = body.withUnsafeBytes { bytes in
+                    let range = (line.range.lowerBound - body.startIndex)..<(line.range.upperBound - body.startIndex)
+                    return FlatEventScanner.scanLine(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                }
+                if let scanned {
+                    events.append(scanned)
+                    continue
+                }
+            }
+            let text = Data(body[line.range])
             do {
-                events.append(try JSONDecoder().decode(WireEvent.self, from: Data(body[line.range])))
+                events.append(try decoder.decode(WireEvent.self, from: text))
             } catch {
-                throw MalformedBody(message: Self.describe(error, in: Data(body[line.range])), line: line.number)
+                throw MalformedBody(message: Self.describe(error, in: text), line: line.number)
             }
         }
         return events

@@ -58,6 +58,8 @@ public struct EventValidator: Sendable {
                     case .adjustment: reader.nonZeroInteger("quantity", bound: bound)
                     }
                 if let quantity { payload = .stock(kind, quantity: quantity) }
+            } else {
+                reader.skip("quantity")  // judged once the kind is known; not "unexpected" meanwhile
             }
         case .price?:
             if let cents = reader.integer("price_cents", in: 0...ValidationRules.maxPriceCents, rule: "at least 0") {

@@ -26,6 +26,11 @@ struct FieldReader {
         return value
     }
 
+    /// Marks a field as read without judging it.
+    mutating func skip(_ field: String) {
+        _ = take(field)
+    }
+
     /// A required, non-empty string without NUL characters (PostgreSQL text cannot hold them).
     mutating func string(_ field: String, maxLength: Int) -> String? {
         guard let value = take(field), value != .null else {

@@ -66,6 +66,9 @@ extension Timestamp {
         }
     }
 
+    /// 0001-01-01T00:00:00Z.
+    private static let firstInstantSeconds: Int64 = -62_135_596_800
+
     private static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
         // Minimum: 2026-11-21T10:00:00Z (20 bytes).
         guard b.count >= 20, b.count <= 64 else { return nil }
@@ -122,7 +125,10 @@ extension Timestamp {
         guard index == b.count else { return nil }
         let days = CivilCalendar.days(fromYear: year, month: month, day: day)
         let localSeconds = days * 86_400 + hour * 3600 + minute * 60 + second
-        return (localSeconds - offsetSeconds) * 1_000_000 + micros
+        let utcSeconds = localSeconds - offsetSeconds
+        // An offset can move 0001-01-01 into year 0, which PostgreSQL (and RFC 3339) lacks.
+        guard utcSeconds >= firstInstantSeconds else { return nil }
+        return utcSeconds * 1_000_000 + micros
     }
 
     /// A message that says which part of the text is wrong.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One JSON value of an event field, kept loose so that a wrong type becomes a
 /// validation message for that field instead of failing the whole body.
 public enum WireValue: Sendable, Hashable {
@@ -55,8 +57,10 @@ extension WireEvent: Decodable {
             // Known fields are tried as their expected type first: a failed `try` builds an
             // error with its coding path, and valid events should never pay for one.
             if EventFields.integers.contains(key.stringValue) {
-                if let number = try? container.decode(Int64.self, forKey: key) {
-                    fields[key.stringValue] = .integer(number)
+                // Through Decimal, which keeps every digit: Int64 decoding goes through a
+                // Double and would take 1.00000000000000001 for 1.
+                if let number = try? container.decode(Decimal.self, forKey: key) {
+                    fields[key.stringValue] = Self.integer(exactly: number)
                     continue
                 }
             } else if let text = try? container.decode(String.self, forKey: key) {
@@ -66,6 +70,15 @@ extension WireEvent: Decodable {
             fields[key.stringValue] = Self.decodeValue(container, key)
         }
         self.init(fields: fields)
+    }
+
+    /// `.integer` when the number is a whole number inside 64 bits, else `.otherNumber`.
+    private static func integer(exactly number: Decimal) -> WireValue {
+        var rounded = Decimal()
+        var source = number
+        NSDecimalRound(&rounded, &source, 0, .plain)
+        guard rounded == number, let exact = Int64(rounded.description) else { return .otherNumber }
+        return .integer(exact)
     }
 
     /// Tries the types in the order fields most often have, so the common case costs one attempt.

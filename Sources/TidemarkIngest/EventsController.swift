@@ -105,7 +105,8 @@ extension APIError {
         case .databaseUnavailable:
             self.init(
                 .serviceUnavailable, code: "database_unavailable",
-                message: "the database is unreachable; nothing was stored; retry with the same ids", retryAfterSeconds: 2)
+                message: "the database is unreachable or did not answer in time; the events may not have been stored; retry with the same ids",
+                retryAfterSeconds: 2)
         case .shuttingDown:
             self.init(
                 .serviceUnavailable, code: "shutting_down", message: "the server is stopping; nothing was stored; retry with the same ids",

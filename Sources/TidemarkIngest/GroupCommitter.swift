@@ -99,7 +99,9 @@ public final class GroupCommitter: Service, Sendable {
             self.state.withLock { $0.beginShutdown() }
             self.wake.finish()
         }
-        // Stopping: whatever was admitted before shutdown began is still written or refused.
+        // Stopping (gracefully or by cancellation): admit nothing new, and write or refuse
+        // whatever was admitted before, so no request waits forever.
+        state.withLock { $0.beginShutdown() }
         await writeAllPending()
     }
 
@@ -144,7 +146,7 @@ public final class GroupCommitter: Service, Sendable {
     }
 
     private func probeUntilAvailable() async {
-        while !Task.isCancelled {
+        while !Task.isCancelled, !state.withLock({ $0.isShuttingDown }) {
             try? await Task.sleep(for: configuration.probeInterval)
             do {
                 try await withTimeout(configuration.writeTimeout) { [store, logger] in try await store.ping(logger: logger) }
@@ -169,23 +171,4 @@ public final class GroupCommitter: Service, Sendable {
         let sqlState = psql.serverInfo?[.sqlState] ?? ""
         return !["08", "53", "57", "58"].contains(String(sqlState.prefix(2)))
     }
-}
-
-/// Runs `operation`, or throws `TimeoutError` once `limit` passes (cancelling the operation).
-func withTimeout<Result: Sendable>(
-    _ limit: Duration, _ operation: @escaping @Sendable () async throws -> Result
-) async throws -> Result {
-    try await withThrowingTaskGroup(of: Result.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TimeoutError()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
-
-struct TimeoutError: Error, CustomStringConvertible {
-    var description: String { "the database did not answer in time" }
 }

@@ -22,52 +22,72 @@ public struct RawLogWriter: Sendable {
     /// can store an id between the check and the insert, and `seq` values follow commit order.
     public func append(_ events: [Event], logger: Logger) async throws -> [Bool] {
         var isNew = [Bool](repeating: false, count: events.count)
-        var firstPosition: [String: Int] = [:]
+        var firstPosition: [EventIDKey: Int] = [:]
         firstPosition.reserveCapacity(events.count)
         var distinct: [Int] = []
         distinct.reserveCapacity(events.count)
-        for (position, event) in events.enumerated() where firstPosition[event.id] == nil {
-            firstPosition[event.id] = position
+        for (position, event) in events.enumerated() where firstPosition[EventIDKey(id: event.id)] == nil {
+            firstPosition[EventIDKey(id: event.id)] = position
             distinct.append(position)
         }
         guard !distinct.isEmpty else { return isNew }
 
         if distinct.count <= singleStatementLimit {
             let columns = AppendColumns(events, positions: distinct)
-            let inserted = try await client.query(
-                """
-                SELECT tidemark_append(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
-                \(columns.productID), \(columns.quantity), \(columns.unitPriceCents), \(columns.priceCents), \
-                \(columns.stockKind), \(columns.category), \(columns.customerID), \(columns.orderID), \
-                \(columns.channel), \(columns.currency))
-                """, logger: logger)
-            for try await id in inserted.decode(String.self) {
-                if let position = firstPosition[id] { isNew[position] = true }
+            // An explicit transaction: PostgreSQL commits an implicit one only after it has
+            // already sent the statement's result, so only COMMIT's answer proves durability.
+            let inserted = try await client.withTransaction(logger: logger) { connection -> [String] in
+                let rows = try await connection.query(
+                    """
+                    SELECT tidemark_append(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
+                    \(columns.productID), \(columns.quantity), \(columns.unitPriceCents), \(columns.priceCents), \
+                    \(columns.stockKind), \(columns.category), \(columns.customerID), \(columns.orderID), \
+                    \(columns.channel), \(columns.currency))
+                    """, logger: logger)
+                var ids: [String] = []
+                for try await id in rows.decode(String.self) { ids.append(id) }
+                return ids
+            }
+            for id in inserted {
+                if let position = firstPosition[EventIDKey(id: id)] { isNew[position] = true }
             }
             return isNew
         }
 
-        // Encoded before the transaction starts, so the lock is held only while PostgreSQL works.
+        // Encoded before the transaction starts, so the lock is held only while PostgreSQL works;
+        // when some ids turn out to be stored already, the other rows are copied out by offset.
         var rows = ByteBuffer()
         rows.reserveCapacity(distinct.count * 160)
-        for position in distinct { CopyTextEncoder.writeRow(events[position], into: &rows) }
+        var rowStarts: [Int] = []
+        rowStarts.reserveCapacity(distinct.count + 1)
+        for position in distinct {
+            rowStarts.append(rows.writerIndex)
+            CopyTextEncoder.writeRow(events[position], into: &rows)
+        }
+        rowStarts.append(rows.writerIndex)
         let ids = distinct.map { events[$0].id }
         let stored = try await client.withTransaction(logger: logger) { connection -> [Int] in
-            var existing: Set<String> = []
+            var existing: Set<EventIDKey> = []
             for try await id in try await connection.query("SELECT tidemark_lock_and_find_existing(\(ids))", logger: logger)
                 .decode(String.self)
             {
-                existing.insert(id)
+                existing.insert(EventIDKey(id: id))
             }
-            let toStore = existing.isEmpty ? distinct : distinct.filter { !existing.contains(events[$0].id) }
+            var toStore = distinct.indices.filter { !existing.contains(EventIDKey(id: events[distinct[$0]].id)) }
             guard !toStore.isEmpty else { return [] }
-            if !existing.isEmpty {
-                rows.clear()
-                for position in toStore { CopyTextEncoder.writeRow(events[position], into: &rows) }
+            if toStore.count < distinct.count {
+                var kept = ByteBuffer()
+                kept.reserveCapacity(rows.readableBytes)
+                for row in toStore {
+                    var slice = rows.getSlice(at: rowStarts[row], length: rowStarts[row + 1] - rowStarts[row])!
+                    kept.writeBuffer(&slice)
+                }
+                rows = kept
             }
             try await connection.copyFrom(table: "events", columns: CopyTextEncoder.columns, logger: logger) { writer in
                 try await writer.write(rows)
             }
+            toStore = toStore.map { distinct[$0] }
             return toStore
         }
         for position in stored { isNew[position] = true }

@@ -9,38 +9,35 @@ struct DatabaseCommand: ParsableCommand {
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create the cluster if needed, start it if stopped, print its URL.")
-        @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
-        var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
+        @OptionGroup var cluster: EmbeddedClusterOptions
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
             let logger = try logging.makeLogger(label: "tidemark.db")
-            print(try EmbeddedPostgres(directory: dataDir + "/postgres", logger: logger).start())
+            print(try cluster.cluster(logger: logger).start())
         }
     }
 
     struct Stop: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Stop the cluster (fast shutdown; data is kept).")
-        @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
-        var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
+        @OptionGroup var cluster: EmbeddedClusterOptions
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
             let logger = try logging.makeLogger(label: "tidemark.db")
-            let stopped = try EmbeddedPostgres(directory: dataDir + "/postgres", logger: logger).stop()
+            let stopped = try cluster.cluster(logger: logger).stop()
             print(stopped ? "stopped" : "not running")
         }
     }
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the URL if the cluster runs; exit 3 if it does not.")
-        @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
-        var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
+        @OptionGroup var cluster: EmbeddedClusterOptions
         @OptionGroup var logging: LoggingOptions
 
         func run() throws {
             let logger = try logging.makeLogger(label: "tidemark.db")
-            guard let url = try EmbeddedPostgres(directory: dataDir + "/postgres", logger: logger).runningURL() else {
+            guard let url = try cluster.cluster(logger: logger).runningURL() else {
                 print("not running")
                 throw ExitCode(3)
             }

@@ -8,19 +8,14 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "postgres://user:password@host:port/database of an existing server (env DATABASE_URL). Without it Tidemark runs its own cluster.")
     var databaseURL: String? = Environment.value("DATABASE_URL")
 
-    @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
-    var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
-
-    var embedded: (String, Logger) -> EmbeddedPostgres {
-        { directory, logger in EmbeddedPostgres(directory: directory + "/postgres", logger: logger) }
-    }
+    @OptionGroup var cluster: EmbeddedClusterOptions
 
     /// The URL given, or the embedded cluster's after starting it (idempotent).
     func resolve(logger: Logger) throws -> DatabaseURL {
         if let databaseURL {
             return try DatabaseURL(parsing: databaseURL)
         }
-        let url = try embedded(dataDir, logger).start()
+        let url = try cluster.cluster(logger: logger).start()
         return try DatabaseURL(parsing: url)
     }
 }

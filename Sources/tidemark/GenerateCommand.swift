@@ -46,17 +46,9 @@ struct GenerateCommand: ParsableCommand {
         configuration.currency = currency
         var generator = RetailGenerator(configuration: configuration)
         let writer = try NDJSONWriter(path: output)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // same bytes for the same seed
         var total = 0
         while let events = generator.nextDay() {
-            var buffer = ByteBuffer()
-            buffer.reserveCapacity(events.count * 260)
-            for event in events {
-                buffer.writeBytes(try encoder.encode(event))
-                buffer.writeInteger(UInt8(ascii: "\n"))
-            }
-            try writer.write(buffer)
+            try writer.write(ByteBuffer(bytes: try Event.ndjson(events)))
             total += events.count
         }
         try writer.close()

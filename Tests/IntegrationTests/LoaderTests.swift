@@ -19,12 +19,7 @@ import TidemarkTestSupport
         guard let day = generator.nextDay() else { throw GeneratorProducedNothing() }
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-load-\(UUID().uuidString).ndjson.gz").path
         let writer = try NDJSONWriter(path: path)
-        var buffer = ByteBuffer()
-        for event in day {
-            buffer.writeBytes(try JSONEncoder().encode(event))
-            buffer.writeInteger(UInt8(ascii: "\n"))
-        }
-        try writer.write(buffer)
+        try writer.write(ByteBuffer(bytes: try Event.ndjson(day)))
         try writer.close()
         return (path, day.count, Set(day.map(\.id)).count)
     }

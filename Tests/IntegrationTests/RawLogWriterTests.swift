@@ -30,7 +30,7 @@ import TidemarkTestSupport
 
             let rows = try await client.query(
                 """
-                SELECT id || '|' || type || '|' || to_char(occurred_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') || '|' || store_id || '|' || product_id
+                SELECT id || '|' || type || '|' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || store_id || '|' || product_id
                     || '|' || coalesce(quantity::text, '-') || '|' || coalesce(unit_price_cents::text, '-') || '|' || coalesce(price_cents::text, '-')
                     || '|' || coalesce(stock_kind, '-') || '|' || coalesce(category, '-') || '|' || coalesce(customer_id, '-')
                     || '|' || coalesce(order_id, '-') || '|' || coalesce(channel, '-') || '|' || coalesce(currency, '-')
@@ -40,13 +40,31 @@ import TidemarkTestSupport
             for try await line in rows.decode(String.self) { lines.append(line) }
             #expect(
                 lines == [
-                    "w-1|sale|10:00:00.000000|S01|P1|3|199|-|-|dairy|-|-|-|-",
-                    "w-2|return|10:00:00.123456|S\t1|P\\2|1|0|-|-|-|C9|O\n1|web|USD",
-                    "w-3|stock|10:00:00.000000|S1|P1|-4|-|-|adjustment|-|-|-|-|-",
-                    "w-4|stock|10:00:00.000000|S1|P1|0|-|-|count|-|-|-|-|-",
-                    "w-5|price|10:00:00.000000|HQ|P1|-|-|1099|-|-|-|-|-|-",
-                    "w-6|sale|10:00:00.000000|S01|P1|1|250|-|-|dairy|-|-|-|-",
+                    "w-1|sale|2026-11-20T10:00:00.000000|S01|P1|3|199|-|-|dairy|-|-|-|-",
+                    "w-2|return|2026-11-20T10:00:00.123456|S\t1|P\\2|1|0|-|-|-|C9|O\n1|web|USD",
+                    "w-3|stock|2026-11-20T10:00:00.000000|S1|P1|-4|-|-|adjustment|-|-|-|-|-",
+                    "w-4|stock|2026-11-20T10:00:00.000000|S1|P1|0|-|-|count|-|-|-|-|-",
+                    "w-5|price|2026-11-20T10:00:00.000000|HQ|P1|-|-|1099|-|-|-|-|-|-",
+                    "w-6|sale|2026-11-20T10:00:00.000000|S01|P1|1|250|-|-|dairy|-|-|-|-",
                 ])
+        }
+    }
+
+    /// Ids that Swift calls equal but PostgreSQL keeps apart ("é" precomposed and decomposed)
+    /// are two events on both paths, in one batch as in two.
+    @Test(arguments: [0, 1_000])
+    func idsCompareByBytes(singleStatementLimit: Int) async throws {
+        try await TestDatabase.withFreshDatabase { _, client in
+            let writer = RawLogWriter(client: client, singleStatementLimit: singleStatementLimit)
+            let composed = Sample.sale("caf\u{E9}")
+            let decomposed = Sample.sale("cafe\u{301}")
+            #expect(composed.id == decomposed.id, "Swift considers them equal")
+            let both = try await writer.append([composed, decomposed], logger: TestServer.quietLogger)
+            let again = try await writer.append([decomposed], logger: TestServer.quietLogger)
+            let stored = try await client.scalar("SELECT count(*)::bigint FROM events")
+            #expect(both == [true, true])
+            #expect(again == [false])
+            #expect(stored == 2)
         }
     }
 }

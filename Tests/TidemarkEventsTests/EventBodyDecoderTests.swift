@@ -63,4 +63,15 @@ import TidemarkTestSupport
                 "big": .otherNumber,
             ])
     }
+
+    @Test func anObjectSplitOverLinesIsMalformedNDJSON() {
+        // Three lines that would make three objects if glued together with commas.
+        let body = #"{"id":"a","type":"sale""# + "\n" + #""store_id":"S01"}"# + "\n" + #"{"id":"b"},{"id":"c"}"# + "\n"
+        do {
+            _ = try decoder.decode(Data(body.utf8), format: .ndjson)
+            Issue.record("accepted an object split over lines")
+        } catch {
+            #expect(error.line == 1)
+        }
+    }
 }

@@ -67,4 +67,13 @@ import TidemarkTestSupport
         let strict = EventValidator(rules: ValidationRules(currency: "USD", maxFutureSkewSeconds: 60))
         #expect((try? strict.validate(try decode(json), now: now).get()) == nil)
     }
+
+    @Test func stockWithoutKindBlamesOnlyTheKind() throws {
+        let json = #"{"id":"s","type":"stock","quantity":4,"occurred_at":"2026-11-21T10:00:00Z","store_id":"S1","product_id":"P1"}"#
+        guard case .failure(let failure) = validator.validate(try decode(json), now: now) else {
+            Issue.record("a stock event without kind was accepted")
+            return
+        }
+        #expect(failure.issues.map(\.field) == ["kind"])
+    }
 }

@@ -1,22 +1,23 @@
 import Foundation
 import Testing
 import TidemarkEvents
+import TidemarkGenerator
 
 /// The fast path must decode exactly what `JSONDecoder` decodes, and refuse what it refuses.
 @Suite struct FlatEventScannerTests {
     static let fast = EventBodyDecoder(usesFastPath: true)
     static let reference = EventBodyDecoder(usesFastPath: false)
 
-    func agree(_ body: String, _ format: EventBodyFormat = .json, sourceLocation: SourceLocation = #_sourceLocation) {
-        agree(Data(body.utf8), format, sourceLocation: sourceLocation)
+    func agree(_ body: String, _ format: EventBodyFormat = .json, comment: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+        agree(Data(body.utf8), format, comment: comment, sourceLocation: sourceLocation)
     }
 
-    func agree(_ body: Data, _ format: EventBodyFormat, sourceLocation: SourceLocation = #_sourceLocation) {
+    func agree(_ body: Data, _ format: EventBodyFormat, comment: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
         let expected = Result { try Self.reference.decode(body, format: format) }
         let actual = Result { try Self.fast.decode(body, format: format) }
         switch (expected, actual) {
         case (.success(let a), .success(let b)):
-            #expect(a == b, "\(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
+            #expect(a == b, "\(comment) \(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
         case (.failure, .failure):
             break
         default:
@@ -54,7 +55,9 @@ import TidemarkEvents
 
     /// Random events with random strings and numbers, as arrays and as NDJSON.
     @Test func randomBodies() {
-        var random = SystemRandomNumberGenerator()
+        let seed = UInt64.random(in: 0...UInt64.max)
+        var random = SplitMix64(seed: seed)
+        defer { if Test.current != nil { print("FlatEventScannerTests.randomBodies seed: \(seed)") } }
         let pieces = ["a", "Z", " ", "\\\"", "\\\\", "\\/", "\\n", "\\t", "\\u00e9", "é", "😀", "\u{7F}", "/", "-", "0", "\\ud83d\\ude00"]
         let numbers = [
             "0", "-1", "42", "1.5", "-0.25e3", "9223372036854775807", "-9223372036854775808", "99999999999999999999", "1e2", "true", "null", "\"7\"",
@@ -71,8 +74,8 @@ import TidemarkEvents
                 }
                 return "{" + fields.shuffled(using: &random).joined(separator: Bool.random(using: &random) ? "," : " , ") + "}"
             }
-            agree("[" + events.joined(separator: ",") + "]")
-            agree(events.joined(separator: "\n"), .ndjson)
+            agree("[" + events.joined(separator: ",") + "]", comment: "seed \(seed)")
+            agree(events.joined(separator: "\n"), .ndjson, comment: "seed \(seed)")
         }
     }
 }

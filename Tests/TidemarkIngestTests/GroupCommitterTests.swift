@@ -12,8 +12,11 @@ final class FlakyStore: EventStore {
     let stored = Locked<[String]>([])
     let transactions = Locked(0)
     let reachable = Locked(true)
+    /// Calls wait until this turns false, as with a server that stopped answering.
+    let hangs = Locked(false)
 
     func append(_ events: [Event], logger: Logger) async throws -> [Bool] {
+        while hangs.value { try? await Task.sleep(for: .milliseconds(20)) }
         guard reachable.value else { throw Unreachable() }
         transactions.withLock { $0 += 1 }
         return stored.withLock { stored in
@@ -27,6 +30,7 @@ final class FlakyStore: EventStore {
     }
 
     func ping(logger: Logger) async throws {
+        while hangs.value { try? await Task.sleep(for: .milliseconds(20)) }
         guard reachable.value else { throw Unreachable() }
     }
 }
@@ -46,19 +50,47 @@ final class FlakyStore: EventStore {
     @Test func concurrentRequestsShareTransactionsAndGetTheirOwnCounts() async throws {
         let store = FlakyStore()
         try await withCommitter(store) { committer in
-            let receipts = try await withThrowingTaskGroup(of: CommitReceipt.self) { group in
+            #expect(try await committer.submit((0..<10).map { Sample.sale("old-\($0)") }) == CommitReceipt(accepted: 10, duplicates: 0))
+            let before = store.transactions.value
+            let receipts = try await withThrowingTaskGroup(of: (Int, CommitReceipt).self) { group in
                 for request in 0..<100 {
                     group.addTask {
-                        // Each request repeats the previous request's ids and adds two of its own.
-                        try await committer.submit((request * 2..<request * 2 + 4).map { Sample.sale("id-\($0)") })
+                        // Request r: r % 4 new ids of its own, one stored id, and one of its ids twice.
+                        let fresh = (0..<(request % 4)).map { Sample.sale("new-\(request)-\($0)") }
+                        let events = fresh + [Sample.sale("old-\(request % 10)")] + fresh.prefix(1)
+                        return (request, try await committer.submit(events))
                     }
                 }
-                return try await group.reduce(into: [CommitReceipt]()) { $0.append($1) }
+                return try await group.reduce(into: [(Int, CommitReceipt)]()) { $0.append($1) }
             }
-            #expect(receipts.reduce(0) { $0 + $1.accepted } == 202)
-            #expect(receipts.reduce(0) { $0 + $1.accepted + $1.duplicates } == 400)
+            for (request, receipt) in receipts {
+                let fresh = request % 4
+                #expect(receipt == CommitReceipt(accepted: fresh, duplicates: 1 + min(fresh, 1)), "request \(request)")
+            }
             #expect(Set(store.stored.value).count == store.stored.value.count)
-            #expect(store.transactions.value < 100, "requests were not grouped")
+            #expect(store.transactions.value - before < 100, "requests were not grouped")
+        }
+    }
+
+    /// A database that accepts the connection but never answers must not hold requests:
+    /// they are refused once the write timeout passes.
+    @Test func hungWriteIsRefusedAfterTheTimeout() async throws {
+        let store = FlakyStore()
+        store.hangs.withLock { $0 = true }
+        var configuration = GroupCommitConfiguration()
+        configuration.writeTimeout = .milliseconds(200)
+        configuration.probeInterval = .milliseconds(10)
+        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await committer.run() }
+            let started = ContinuousClock.now
+            await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("h")]) }
+            #expect(ContinuousClock.now - started < .seconds(5))
+            store.hangs.withLock { $0 = false }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await committer.submit([Sample.sale("h2")]) == CommitReceipt(accepted: 1, duplicates: 0))
+            group.cancelAll()
         }
     }
 

@@ -56,6 +56,11 @@ public enum ValidationCases {
         ValidationCase(rule: "sale quantity is an integer", json: sale(["quantity": 1.5]), field: "quantity", messageContains: "must be an integer"),
         ValidationCase(rule: "sale quantity is a number", json: sale(["quantity": "2"]), field: "quantity", messageContains: "must be an integer"),
         ValidationCase(rule: "huge numbers are refused", json: sale(["quantity": 1e30]), field: "quantity", messageContains: "must be an integer"),
+        ValidationCase(
+            rule: "integers are exact",
+            json:
+                #"{"id":"v-1","type":"sale","occurred_at":"2026-11-20T10:00:00Z","store_id":"S01","product_id":"P1","quantity":1,"unit_price_cents":1.00000000000000001}"#,
+            field: "unit_price_cents", messageContains: "must be an integer"),
         ValidationCase(rule: "sale quantity bounded", json: sale(["quantity": 2_000_000]), field: "quantity", messageContains: "at most"),
         ValidationCase(
             rule: "unit_price_cents is required", json: sale(["unit_price_cents": nil]), field: "unit_price_cents", messageContains: "required"),
