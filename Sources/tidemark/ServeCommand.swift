@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import NIOCore
-import NIOPosix
 import TidemarkEvents
 import TidemarkIngest
 import TidemarkServer
@@ -37,9 +35,6 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Swift concurrency then runs on NIO's event loop threads: a request's handler no
-        // longer hops between two thread pools (measured: fewer context switches per request).
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let logger = try logging.makeLogger(label: "tidemark")
         let url = try database.resolve(logger: logger)
         var configuration = ServerConfiguration(database: url)
