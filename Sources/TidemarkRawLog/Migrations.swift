@@ -100,5 +100,17 @@ public enum Migrations {
                 $$
                 """,
             ]),
+        Migration(
+            version: 3, name: "existence check without the lock",
+            statements: [
+                // The same lookup as tidemark_lock_and_find_existing, without the lock, so a
+                // large batch can be checked while another writer holds the lock.
+                """
+                CREATE FUNCTION tidemark_find_existing(p_ids text[]) RETURNS SETOF text
+                LANGUAGE sql STABLE SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+                    SELECT e.id FROM events e WHERE e.id = ANY(p_ids)
+                $$
+                """
+            ]),
     ]
 }

@@ -66,32 +66,71 @@ public struct RawLogWriter: Sendable {
         }
         rowStarts.append(rows.writerIndex)
         let ids = distinct.map { events[$0].id }
-        let stored = try await client.withTransaction(logger: logger) { connection -> [Int] in
-            var existing: Set<EventIDKey> = []
-            for try await id in try await connection.query("SELECT tidemark_lock_and_find_existing(\(ids))", logger: logger)
-                .decode(String.self)
-            {
-                existing.insert(EventIDKey(id: id))
+        // Checked before taking the lock, so the check overlaps the other writer's commit. An
+        // id stored in between makes the COPY fail on the unique index; the batch is then
+        // written again with the check under the lock.
+        let storedBefore = try await existingIDs(ids, query: "tidemark_find_existing", connection: nil, logger: logger)
+        let stored: [Int]
+        do {
+            stored = try await client.withTransaction(logger: logger) { connection -> [Int] in
+                try await connection.query(
+                    "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))", logger: logger)
+                return try await copyNew(
+                    excluding: storedBefore, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
             }
-            var toStore = distinct.indices.filter { !existing.contains(EventIDKey(id: events[distinct[$0]].id)) }
-            guard !toStore.isEmpty else { return [] }
-            if toStore.count < distinct.count {
-                var kept = ByteBuffer()
-                kept.reserveCapacity(rows.readableBytes)
-                for row in toStore {
-                    var slice = rows.getSlice(at: rowStarts[row], length: rowStarts[row + 1] - rowStarts[row])!
-                    kept.writeBuffer(&slice)
-                }
-                rows = kept
+        } catch let error where Self.isUniqueViolation(error) {
+            stored = try await client.withTransaction(logger: logger) { connection -> [Int] in
+                let existing = try await existingIDs(ids, query: "tidemark_lock_and_find_existing", connection: connection, logger: logger)
+                return try await copyNew(
+                    excluding: existing, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
             }
-            try await connection.copyFrom(table: "events", columns: CopyTextEncoder.columns, logger: logger) { writer in
-                try await writer.write(rows)
-            }
-            toStore = toStore.map { distinct[$0] }
-            return toStore
         }
         for position in stored { isNew[position] = true }
         return isNew
+    }
+
+    /// The ids among `ids` that the raw log holds, by one of the lookup functions of the schema.
+    private func existingIDs(
+        _ ids: [String], query function: StaticString, connection: PostgresConnection?, logger: Logger
+    ) async throws -> Set<EventIDKey> {
+        let query: PostgresQuery = "SELECT \(unescaped: function.description)(\(ids))"
+        let rows: PostgresRowSequence
+        if let connection {
+            rows = try await connection.query(query, logger: logger)
+        } else {
+            rows = try await client.query(query, logger: logger)
+        }
+        var existing: Set<EventIDKey> = []
+        for try await id in rows.decode(String.self) { existing.insert(EventIDKey(id: id)) }
+        return existing
+    }
+
+    /// COPYs the rows of `distinct` whose ids are not in `existing` and returns their positions.
+    private func copyNew(
+        excluding existing: Set<EventIDKey>, distinct: [Int], events: [Event], rows: ByteBuffer, rowStarts: [Int],
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Int] {
+        let toStore = distinct.indices.filter { !existing.contains(EventIDKey(id: events[distinct[$0]].id)) }
+        guard !toStore.isEmpty else { return [] }
+        var rows = rows
+        if toStore.count < distinct.count {
+            var kept = ByteBuffer()
+            kept.reserveCapacity(rows.readableBytes)
+            for row in toStore {
+                var slice = rows.getSlice(at: rowStarts[row], length: rowStarts[row + 1] - rowStarts[row])!
+                kept.writeBuffer(&slice)
+            }
+            rows = kept
+        }
+        try await connection.copyFrom(table: "events", columns: CopyTextEncoder.columns, logger: logger) { writer in
+            try await writer.write(rows)
+        }
+        return toStore.map { distinct[$0] }
+    }
+
+    private static func isUniqueViolation(_ error: any Error) -> Bool {
+        let inner = (error as? PostgresTransactionError).flatMap { $0.closureError ?? $0.commitError } ?? error
+        return (inner as? PSQLError)?.serverInfo?[.sqlState] == "23505"
     }
 
     /// Succeeds when PostgreSQL answers a trivial query.

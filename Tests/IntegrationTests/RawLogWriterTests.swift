@@ -67,4 +67,30 @@ import TidemarkTestSupport
             #expect(stored == 2)
         }
     }
+
+    /// Large batches are checked before the lock; when two writers race on the same ids, the
+    /// loser's COPY meets the unique index and is redone under the lock. Each id must be
+    /// reported new exactly once and stored once.
+    @Test func concurrentLargeBatchesWithSharedIdsStoreEachOnce() async throws {
+        try await TestDatabase.withFreshDatabase { _, client in
+            let writer = RawLogWriter(client: client, singleStatementLimit: 0)
+            for round in 0..<10 {
+                let shared = (0..<300).map { Sample.sale("r\(round)-shared-\($0)") }
+                let results = try await withThrowingTaskGroup(of: [Bool].self) { group in
+                    for side in 0..<2 {
+                        group.addTask {
+                            let own = (0..<200).map { Sample.sale("r\(round)-own\(side)-\($0)") }
+                            return try await writer.append(shared + own, logger: TestServer.quietLogger)
+                        }
+                    }
+                    return try await group.reduce(into: [[Bool]]()) { $0.append($1) }
+                }
+                for index in 0..<300 {
+                    #expect(results[0][index] != results[1][index], "round \(round): shared id \(index) new for both or neither")
+                }
+                #expect(results.allSatisfy { $0[300...].allSatisfy { $0 } })
+            }
+            #expect(try await client.scalar("SELECT count(*)::bigint FROM events") == 10 * (300 + 2 * 200))
+        }
+    }
 }
