@@ -11,8 +11,10 @@ public struct GroupCommitQueue<Waiter> {
     }
 
     public enum SubmitDecision: Equatable {
-        /// Queued: the writer must be woken.
+        /// Queued; a writer slot is free, so one must be started.
         case enqueued
+        /// Queued; every writer is busy and will take it when it looks for more work.
+        case enqueuedWritersBusy
         /// Queue full: answer 429.
         case rejectedFull
         /// Database unreachable: answer 503.
@@ -66,7 +68,7 @@ public struct GroupCommitQueue<Waiter> {
         if pendingEventCount > 0, pendingEventCount + events.count > capacity { return .rejectedFull }
         pending.append(Pending(events: events, waiter: waiter))
         pendingEventCount += events.count
-        return .enqueued
+        return activeWriters < maxWriters ? .enqueued : .enqueuedWritersBusy
     }
 
     /// Takes the oldest requests, whole, up to `maxBatchEvents` events (at least one request).

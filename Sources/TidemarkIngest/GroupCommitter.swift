@@ -74,6 +74,9 @@ public final class GroupCommitter: Service, Sendable {
             let decision = state.withLock { $0.submit(events, waiter: waiter) }
             switch decision {
             case .enqueued: wake.yield()
+            // A busy writer loops until the queue is empty, and one that stops wakes the
+            // dispatcher after freeing its slot, so no wake-up (and task switch) is needed here.
+            case .enqueuedWritersBusy: break
             case .rejectedFull: waiter.resume(throwing: IngestRefusal.overloaded)
             case .rejectedUnavailable: waiter.resume(throwing: IngestRefusal.databaseUnavailable)
             case .rejectedShuttingDown: waiter.resume(throwing: IngestRefusal.shuttingDown)

@@ -68,11 +68,13 @@ import TidemarkIngest
     @Test func writerSlotsAreClaimedOnlyForWorkAndUpToTheLimit() {
         var queue = GroupCommitQueue<Int>(capacity: 100, maxBatchEvents: 10, maxWriters: 2)
         var claims: [Bool] = [queue.claimWriter()]  // no work, no writer
-        _ = queue.submit(events(1), waiter: 0)
+        #expect(queue.submit(events(1), waiter: 0) == .enqueued)
         claims += [queue.claimWriter(), queue.claimWriter(), queue.claimWriter()]  // the third finds both slots taken
         #expect(claims == [false, true, true, false])
+        #expect(queue.submit(events(1), waiter: 1) == .enqueuedWritersBusy, "busy writers need no wake-up")
         queue.releaseWriter()
         #expect(queue.activeWriters == 1)
+        _ = queue.nextBatch()
         _ = queue.nextBatch()
         let claimedWithoutWork = queue.claimWriter()
         #expect(!claimedWithoutWork, "the queue is empty again")
