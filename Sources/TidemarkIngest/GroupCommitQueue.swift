@@ -47,7 +47,7 @@ public struct GroupCommitQueue<Waiter> {
 
     /// Whether another writer should start: there is work and a free writer slot (now taken).
     public mutating func claimWriter() -> Bool {
-        guard pendingEventCount > 0 || pendingRequestCount > 0, activeWriters < maxWriters else { return false }
+        guard pendingRequestCount > 0, activeWriters < maxWriters else { return false }
         activeWriters += 1
         return true
     }

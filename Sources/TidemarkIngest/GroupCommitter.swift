@@ -62,10 +62,6 @@ public final class GroupCommitter: Service, Sendable {
         state.withLock { $0.isDatabaseAvailable }
     }
 
-    public var pendingEventCount: Int {
-        state.withLock { $0.pendingEventCount }
-    }
-
     /// Waits until the events are committed (or refused).
     /// - Throws: `IngestRefusal`.
     public func submit(_ events: [Event]) async throws -> CommitReceipt {
