@@ -21,11 +21,20 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Events, validation and the wire format: pure values, no I/O.
         .target(
             name: "TidemarkEvents",
+            swiftSettings: swiftSettings
+        ),
+        // Pipelines/*.yaml: view definitions, and their evaluation in Swift (partial
+        // aggregates that merge exactly). Pure values, no I/O but reading the files.
+        .target(
+            name: "TidemarkPipelines",
+            dependencies: ["TidemarkEvents", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The immutable, seq-ordered raw log in PostgreSQL, and the schema migrations.
@@ -36,6 +45,30 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // tidemark batch run: compiles each view to SQL and recomputes it inside PostgreSQL.
+        .target(
+            name: "TidemarkBatch",
+            dependencies: [
+                "TidemarkPipelines",
+                "TidemarkRawLog",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The speed layer: in-memory aggregates of the raw log above each batch watermark.
+        .target(
+            name: "TidemarkSpeed",
+            dependencies: [
+                "TidemarkPipelines",
+                "TidemarkBatch",
+                "TidemarkEvents",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -70,6 +103,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The serving layer: merged answers (batch at W + speed above W), JSON and CSV.
+        .target(
+            name: "TidemarkServing",
+            dependencies: [
+                "TidemarkAPI",
+                "TidemarkBatch",
+                "TidemarkEvents",
+                "TidemarkPipelines",
+                "TidemarkSpeed",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wires the layers into one HTTP application.
         .target(
             name: "TidemarkServer",
@@ -77,6 +126,9 @@ let package = Package(
                 "TidemarkAPI",
                 "TidemarkEvents",
                 "TidemarkIngest",
+                "TidemarkPipelines",
+                "TidemarkServing",
+                "TidemarkSpeed",
                 "TidemarkRawLog",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -107,6 +159,8 @@ let package = Package(
             name: "tidemark",
             dependencies: [
                 "TidemarkEvents",
+                "TidemarkBatch",
+                "TidemarkPipelines",
                 "TidemarkRawLog",
                 "TidemarkEmbeddedPostgres",
                 "TidemarkServer",
@@ -150,6 +204,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TidemarkPipelinesTests",
+            dependencies: ["TidemarkPipelines", "TidemarkEvents", "TidemarkTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -45,9 +45,14 @@ public final class GroupCommitter: Service, Sendable {
     private let state: Mutex<GroupCommitQueue<Waiter>>
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
+    /// Called after each commit that stored events (the speed layer reads them at once).
+    private let onCommit: @Sendable () -> Void
 
-    public init(store: any EventStore, configuration: GroupCommitConfiguration, logger: Logger) {
+    public init(
+        store: any EventStore, configuration: GroupCommitConfiguration, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
+    ) {
         self.store = store
+        self.onCommit = onCommit
         self.configuration = configuration
         self.logger = logger
         self.state = Mutex(
@@ -121,6 +126,7 @@ public final class GroupCommitter: Service, Sendable {
             let isNew = try await withTimeout(configuration.writeTimeout) { [store, logger] in
                 try await store.append(events, logger: logger)
             }
+            if isNew.contains(true) { onCommit() }
             var offset = 0
             for request in batch {
                 let count = request.events.count

@@ -7,6 +7,8 @@ public enum AdvisoryLock: Int32, Sendable {
     /// Held by every raw-log append transaction until it commits: `seq` values are taken under
     /// it, so they increase in commit order even with several server processes.
     case rawLogAppend = 2
+    /// Held (session-scoped) for the whole of a `tidemark batch run`, so two runs never overlap.
+    case batchRun = 3
 
     public static let namespace: Int32 = 0x7469_6465
 }

@@ -112,5 +112,48 @@ public enum Migrations {
                 $$
                 """
             ]),
+        Migration(
+            version: 4, name: "batch layer state",
+            statements: [
+                // Exact conversions between timestamptz and the microseconds Swift works in.
+                """
+                CREATE FUNCTION tidemark_micros(timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+                    SELECT (EXTRACT(EPOCH FROM $1) * 1000000)::bigint
+                $$
+                """,
+                """
+                CREATE FUNCTION tidemark_ts(bigint) RETURNS timestamptz LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+                    SELECT 'epoch'::timestamptz + $1 * interval '1 microsecond'
+                $$
+                """,
+                "CREATE SEQUENCE tidemark_batch_generation",
+                // The batch now served, per view: which generation of its tables, computed from
+                // every event with seq <= watermark, by the definition with this fingerprint.
+                // A run updates every row in one transaction, which is the atomic publish.
+                """
+                CREATE TABLE tidemark_batch_views (
+                    view         text PRIMARY KEY,
+                    generation   bigint NOT NULL,
+                    watermark    bigint NOT NULL,
+                    fingerprint  text NOT NULL,
+                    run_id       bigint NOT NULL,
+                    published_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                """
+                CREATE TABLE tidemark_batch_runs (
+                    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    started_at         timestamptz NOT NULL DEFAULT now(),
+                    finished_at        timestamptz,
+                    mode               text NOT NULL CHECK (mode IN ('full', 'incremental')),
+                    previous_watermark bigint,
+                    watermark          bigint,
+                    status             text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'abandoned')),
+                    error              text,
+                    view_rows          jsonb,
+                    backend_pid        integer NOT NULL DEFAULT pg_backend_pid()
+                )
+                """,
+            ]),
     ]
 }

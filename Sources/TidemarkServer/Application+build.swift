@@ -5,7 +5,10 @@ import ServiceLifecycle
 import TidemarkAPI
 import TidemarkEvents
 import TidemarkIngest
+import TidemarkPipelines
 import TidemarkRawLog
+import TidemarkServing
+import TidemarkSpeed
 
 /// The request context of every route.
 public typealias TidemarkRequestContext = BasicRequestContext
@@ -19,8 +22,11 @@ public func buildApplication(
     clientConfiguration.options.maximumConnections = configuration.databaseConnections
     clientConfiguration.options.connectTimeout = .seconds(3)
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    let speed = SpeedLayer(catalog: configuration.pipelines)
+    let tailer = SpeedTailer(speed: speed, client: client, configuration: configuration.speed, logger: logger)
     let committer = GroupCommitter(
-        store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger)
+        store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger, onCommit: { tailer.wake() })
+    let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
 
     let router = Router(context: TidemarkRequestContext.self)
     router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
@@ -28,19 +34,23 @@ public func buildApplication(
         guard committer.isDatabaseAvailable else {
             throw APIError(.serviceUnavailable, code: "not_ready", message: "the database is unreachable", retryAfterSeconds: 2)
         }
+        guard speed.isCaughtUp else {
+            throw APIError(.serviceUnavailable, code: "not_ready", message: "the speed layer is still reading the raw log", retryAfterSeconds: 1)
+        }
         return try jsonResponse(["status": "ready"])
     }
     let v1 = router.group("v1")
     EventsController<TidemarkRequestContext>(
         committer: committer, validator: EventValidator(rules: configuration.validation), limits: configuration.ingestLimits
     ).addRoutes(to: v1)
+    ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine).addRoutes(to: v1)
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
-    app.addServices(client, committer)
+    app.addServices(client, committer, MigratedService(tailer, client: client, logger: logger))
     app.beforeServerStarts {
         let applied = try await Migrator().migrate(client: client, logger: logger)
         if !applied.isEmpty { logger.info("migrations applied", metadata: ["versions": "\(applied)"]) }

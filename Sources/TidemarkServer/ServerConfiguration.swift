@@ -1,6 +1,8 @@
 import TidemarkEvents
 import TidemarkIngest
+import TidemarkPipelines
 import TidemarkRawLog
+import TidemarkSpeed
 
 /// Everything `tidemark serve` needs, passed in rather than read from globals.
 public struct ServerConfiguration: Sendable {
@@ -13,7 +15,12 @@ public struct ServerConfiguration: Sendable {
     /// Connections in the pool; the group commit needs one, the rest serve queries.
     public var databaseConnections: Int = 8
 
-    public init(database: DatabaseURL) {
+    /// The views, from `Pipelines/`.
+    public var pipelines: PipelineCatalog
+    public var speed = SpeedTailer.Configuration()
+
+    public init(database: DatabaseURL, pipelines: PipelineCatalog) {
         self.database = database
+        self.pipelines = pipelines
     }
 }

@@ -24,6 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     var queueCapacity: Int = 100_000
     @Option(help: "Milliseconds the group commit waits to fill a batch (0: natural batching only).")
     var lingerMs: Int = 0
+    @OptionGroup var pipelines: PipelineOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -36,8 +37,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "tidemark")
+        let catalog = try pipelines.load()
         let url = try database.resolve(logger: logger)
-        var configuration = ServerConfiguration(database: url)
+        var configuration = ServerConfiguration(database: url, pipelines: catalog)
         configuration.host = host
         configuration.port = port
         configuration.validation = ValidationRules(currency: currency, maxFutureSkewSeconds: maxFutureSeconds)

@@ -1,0 +1,33 @@
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TidemarkRawLog
+
+/// Runs a service once the schema is migrated. Hummingbird runs `beforeServerStarts` and the
+/// other services concurrently, and the speed layer must not read tables that a first start
+/// is still creating.
+struct MigratedService<Wrapped: Service>: Service {
+    let wrapped: Wrapped
+    let client: PostgresClient
+    let logger: Logger
+
+    init(_ wrapped: Wrapped, client: PostgresClient, logger: Logger) {
+        self.wrapped = wrapped
+        self.client = client
+        self.logger = logger
+    }
+
+    func run() async throws {
+        while !Task.isCancelled {
+            do {
+                // Concurrent migrations are safe (one transaction under an advisory lock).
+                try await Migrator().migrate(client: client, logger: logger)
+                break
+            } catch {
+                logger.warning("waiting for the database before starting the speed layer", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+        try await wrapped.run()
+    }
+}

@@ -1,0 +1,133 @@
+import HTTPTypes
+import TidemarkAPI
+import TidemarkEvents
+import TidemarkPipelines
+
+/// Answers come as JSON or CSV.
+public enum AnswerFormat: String, Sendable {
+    case json
+    case csv
+}
+
+/// Turns `/v1/views/{view}?from=&to=&grain=&group_by=&<key>=&order_by=&limit=&format=` into
+/// a checked query; every mistake becomes a 400 that names the parameter and lists what is valid.
+public struct ViewRequestParser: Sendable {
+    public let catalog: PipelineCatalog
+    public static let maxLimit = 100_000
+
+    public init(catalog: PipelineCatalog) {
+        self.catalog = catalog
+    }
+
+    public func view(named name: String) throws(APIError) -> PipelineDefinition {
+        guard let definition = catalog.view(named: name) else {
+            throw APIError(
+                .badRequest, code: "unknown_view", message: "there is no view '\(name)'; the views are: \(catalog.names.joined(separator: ", "))",
+                details: catalog.names)
+        }
+        return definition
+    }
+
+    public func parse(
+        view definition: PipelineDefinition, parameters: [(key: String, value: String)], now: Timestamp, extraParameters: Set<String> = []
+    ) throws(APIError) -> (query: ViewQuery, order: AnswerOrder, format: AnswerFormat) {
+        let known: Set<String> = Set(["from", "to", "grain", "group_by", "order_by", "limit", "format"]).union(definition.keys.map(\.rawValue))
+            .union(extraParameters)
+        var values: [String: String] = [:]
+        for (key, value) in parameters {
+            guard known.contains(key) else {
+                throw bad("unknown_parameter", "unknown query parameter '\(key)'; valid for \(definition.name): \(known.sorted().joined(separator: ", "))", known.sorted())
+            }
+            guard values[key] == nil else { throw bad("repeated_parameter", "query parameter '\(key)' is given twice", []) }
+            values[key] = value
+        }
+
+        var query = ViewQuery.everything(of: definition)
+        if definition.grain == .none {
+            for name in ["from", "to", "grain"] where values[name] != nil {
+                throw bad("no_time_grain", "view \(definition.name) has no time buckets (grain none), so '\(name)' does not apply", [])
+            }
+        } else {
+            let grain = definition.grain
+            if let text = values["from"] { query.fromBucket = grain.bucketStartAtOrAfter(try time(text, parameter: "from", now: now)) }
+            if let text = values["to"] { query.toBucket = grain.bucketStartAtOrAfter(try time(text, parameter: "to", now: now)) }
+            if let text = values["grain"] {
+                let allowed = QueryGrain.allowed(for: grain)
+                guard let asked = QueryGrain(name: text), allowed.contains(asked) else {
+                    throw bad("invalid_grain", "grain '\(text)' is not available for \(definition.name) (grain \(grain.rawValue)); valid: \(allowed.map(\.name).joined(separator: ", "))", allowed.map(\.name))
+                }
+                query.grain = asked
+            }
+        }
+        if let text = values["group_by"] {
+            let names = text.split(separator: ",", omittingEmptySubsequences: true).map(String.init)
+            var keys: [KeyField] = []
+            for name in names {
+                guard let key = definition.keys.first(where: { $0.rawValue == name }) else {
+                    throw bad("unknown_key", "'\(name)' is not a key of \(definition.name); its keys are: \(definition.keys.map(\.rawValue).joined(separator: ", "))", definition.keys.map(\.rawValue))
+                }
+                if !keys.contains(key) { keys.append(key) }
+            }
+            query.groupBy = keys
+        }
+        for key in definition.keys {
+            guard let text = values[key.rawValue] else { continue }
+            let allowed = Set(text.split(separator: ",", omittingEmptySubsequences: true).map(String.init))
+            guard !allowed.isEmpty else { throw bad("empty_filter", "filter '\(key.rawValue)' needs at least one value", []) }
+            query.filters[key] = allowed
+        }
+
+        var order = AnswerOrder()
+        if let text = values["order_by"] {
+            let descending = text.hasPrefix("-")
+            let column = descending ? String(text.dropFirst()) : text.hasPrefix("+") ? String(text.dropFirst()) : text
+            let columns = (query.grain.map { $0 == .all } ?? true ? [] : ["bucket"]) + query.groupBy.map(\.rawValue) + definition.measures.map(\.name)
+            guard columns.contains(column) else {
+                throw bad("unknown_measure", "cannot order by '\(column)'; valid: \(columns.joined(separator: ", ")) (prefix '-' for descending)", columns)
+            }
+            order.column = column
+            order.descending = descending
+        }
+        if let text = values["limit"] {
+            guard let limit = Int(text), (1...Self.maxLimit).contains(limit) else {
+                throw bad("invalid_limit", "limit must be a whole number from 1 to \(Self.maxLimit), not '\(text)'", [])
+            }
+            order.limit = limit
+        }
+        var format = AnswerFormat.json
+        if let text = values["format"] {
+            guard let asked = AnswerFormat(rawValue: text) else { throw bad("invalid_format", "format must be json or csv, not '\(text)'", ["json", "csv"]) }
+            format = asked
+        }
+        return (query, order, format)
+    }
+
+    /// RFC 3339, `now`, or a relative time such as `-15m`, `-24h`, `-7d`, `-30s`.
+    func time(_ text: String, parameter: String, now: Timestamp) throws(APIError) -> Int64 {
+        if text == "now" { return now.microsecondsSinceEpoch }
+        if let sign = text.first, sign == "-" || sign == "+", let unit = text.last {
+            let scale: Int64? =
+                switch unit {
+                case "s": 1_000_000
+                case "m": 60_000_000
+                case "h": 3_600_000_000
+                case "d": 86_400_000_000
+                default: nil
+                }
+            if let scale, let amount = Int64(text.dropFirst().dropLast()), amount >= 0, amount <= 36_500 * 86_400 {
+                return now.microsecondsSinceEpoch + (sign == "-" ? -1 : 1) * amount * scale
+            }
+        }
+        do {
+            return try Timestamp(rfc3339: text).microsecondsSinceEpoch
+        } catch {
+            throw bad(
+                "invalid_time",
+                "\(parameter) '\(text)' is neither RFC 3339 (2026-11-21T10:00:00Z) nor relative (now, -15m, -24h, -7d): \(error.description)", [])
+        }
+    }
+
+    private func bad(_ code: String, _ message: String, _ valid: [String]) -> APIError {
+        APIError(.badRequest, code: code, message: message, details: valid)
+    }
+}

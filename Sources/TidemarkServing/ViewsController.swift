@@ -1,0 +1,111 @@
+import HTTPTypes
+import Hummingbird
+import TidemarkAPI
+import TidemarkEvents
+import TidemarkPipelines
+
+/// `GET /v1/views`, `GET /v1/views/{view}` and `GET /v1/stock`.
+public struct ViewsController<Context: RequestContext>: Sendable {
+    let catalog: PipelineCatalog
+    let engine: QueryEngine
+    let parser: ViewRequestParser
+    let renderer = AnswerRenderer()
+
+    public init(catalog: PipelineCatalog, engine: QueryEngine) {
+        self.catalog = catalog
+        self.engine = engine
+        self.parser = ViewRequestParser(catalog: catalog)
+    }
+
+    public func addRoutes(to group: RouterGroup<Context>) {
+        group.get("views") { _, _ in try jsonResponse(ViewList(views: catalog.views.map(ViewDescription.init))) }
+        group.get("views/:view") { request, context in
+            let definition = try parser.view(named: try context.parameters.require("view"))
+            let (query, order, format) = try parser.parse(view: definition, parameters: Self.parameters(request), now: .now())
+            return try await respond(definition, query, order, format)
+        }
+        group.get("stock") { request, _ in
+            guard let definition = catalog.views.first(where: { $0.name == "stock_levels" }) ?? catalog.views.first(where: \.hasOnHand) else {
+                throw APIError(.notFound, code: "no_stock_view", message: "no view in Pipelines/ has an on_hand measure")
+            }
+            var parameters = Self.parameters(request)
+            var below: Int64?
+            if let index = parameters.firstIndex(where: { $0.key == "below" }) {
+                let text = parameters.remove(at: index).value
+                guard let value = Int64(text) else {
+                    throw APIError(.badRequest, code: "invalid_below", message: "below must be a whole number of units (on hand strictly below it), not '\(text)'")
+                }
+                below = value
+            }
+            var (query, order, format) = try parser.parse(view: definition, parameters: parameters, now: .now())
+            query.groupBy = definition.keys
+            var answer = try await answerOrUnavailable(definition, query, order)
+            if let below, let index = definition.measures.firstIndex(where: { $0.kind == .onHand }) {
+                answer.rows.removeAll { row in (row.values[index] ?? 0) >= below }
+            }
+            return try render(answer, format)
+        }
+    }
+
+    static func parameters(_ request: Request) -> [(key: String, value: String)] {
+        request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+    }
+
+    func respond(_ definition: PipelineDefinition, _ query: ViewQuery, _ order: AnswerOrder, _ format: AnswerFormat) async throws -> Response {
+        try render(try await answerOrUnavailable(definition, query, order), format)
+    }
+
+    func answerOrUnavailable(_ definition: PipelineDefinition, _ query: ViewQuery, _ order: AnswerOrder) async throws -> ViewAnswer {
+        do {
+            return try await engine.answer(definition, query, order: order)
+        } catch let error as QueryEngine.Unavailable {
+            throw APIError(.serviceUnavailable, code: "batch_switching", message: error.description, retryAfterSeconds: 1)
+        }
+    }
+
+    func render(_ answer: ViewAnswer, _ format: AnswerFormat) throws -> Response {
+        var headers = HTTPFields()
+        let body: String
+        switch format {
+        case .json:
+            headers[.contentType] = "application/json; charset=utf-8"
+            body = renderer.json(answer)
+        case .csv:
+            headers[.contentType] = "text/csv; charset=utf-8; header=present"
+            headers[.contentDisposition] = "attachment; filename=\"\(answer.definition.name).csv\""
+            body = renderer.csv(answer)
+        }
+        headers[HTTPField.Name("X-Tidemark-Watermark")!] = String(answer.watermark)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+struct ViewList: Encodable {
+    var views: [ViewDescription]
+}
+
+struct ViewDescription: Encodable {
+    struct Measure: Encodable {
+        var name: String
+        var kind: String
+        var type: String
+    }
+
+    var name: String
+    var description: String
+    var grain: String
+    var grains: [String]
+    var keys: [String]
+    var events: [String]
+    var measures: [Measure]
+
+    init(_ definition: PipelineDefinition) {
+        name = definition.name
+        description = definition.description
+        grain = definition.grain.rawValue
+        grains = QueryGrain.allowed(for: definition.grain).map(\.name)
+        keys = definition.keys.map(\.rawValue)
+        events = definition.source.types.map(\.rawValue).sorted()
+        measures = definition.measures.map { Measure(name: $0.name, kind: $0.kind.name, type: $0.valueType.rawValue) }
+    }
+}

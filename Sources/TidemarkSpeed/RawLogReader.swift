@@ -1,0 +1,90 @@
+import Logging
+import PostgresNIO
+import TidemarkEvents
+
+/// An event with its raw-log position.
+public struct LoggedEvent: Sendable {
+    public var seq: Int64
+    public var event: Event
+
+    public init(seq: Int64, event: Event) {
+        self.seq = seq
+        self.event = event
+    }
+}
+
+/// Reads the raw log in `seq` order. Because `seq` follows commit order (see
+/// `AdvisoryLock.rawLogAppend`), reading "everything after the last seq seen" never skips an
+/// event that commits later.
+public struct RawLogReader: Sendable {
+    public struct CorruptRow: Error, CustomStringConvertible {
+        public var seq: Int64
+        public var problem: String
+        public var description: String { "raw log row seq \(seq): \(problem)" }
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Events with `seq` in `(after, upTo]` (no upper bound when nil), oldest first, at most `limit`.
+    public func events(after: Int64, upTo: Int64? = nil, limit: Int) async throws -> [LoggedEvent] {
+        let rows = try await client.query(
+            """
+            SELECT seq, id, type, tidemark_micros(occurred_at), store_id, product_id, quantity, unit_price_cents, price_cents,
+                stock_kind, category, customer_id, order_id, channel, currency
+            FROM events WHERE seq > \(after) AND seq <= \(upTo ?? Int64.max) ORDER BY seq LIMIT \(limit)
+            """, logger: logger)
+        var events: [LoggedEvent] = []
+        events.reserveCapacity(limit)
+        for try await row in rows {
+            events.append(try Self.decode(row))
+        }
+        return events
+    }
+
+    /// The highest committed `seq` (0 for an empty log).
+    public func lastSeq() async throws -> Int64 {
+        for try await value in try await client.query("SELECT coalesce(max(seq), 0) FROM events", logger: logger).decode(Int64.self) {
+            return value
+        }
+        return 0
+    }
+
+    static func decode(_ row: PostgresRow) throws -> LoggedEvent {
+        let cells = row.makeRandomAccess()
+        let seq = try cells[0].decode(Int64.self)
+        let type = try cells[2].decode(String.self)
+        let quantity = try cells[6].decode(Int64?.self)
+        let payload: EventPayload
+        switch EventType(rawValue: type) {
+        case .sale?, .return?:
+            guard let quantity, let unitPrice = try cells[7].decode(Int64?.self) else {
+                throw CorruptRow(seq: seq, problem: "a \(type) without quantity or unit_price_cents")
+            }
+            let line = SaleLine(
+                quantity: quantity, unitPriceCents: unitPrice, category: try cells[10].decode(String?.self),
+                customerID: try cells[11].decode(String?.self), orderID: try cells[12].decode(String?.self),
+                channel: try cells[13].decode(String?.self), currency: try cells[14].decode(String?.self))
+            payload = type == "sale" ? .sale(line) : .return(line)
+        case .stock?:
+            guard let quantity, let kind = StockKind(rawValue: try cells[9].decode(String?.self) ?? "") else {
+                throw CorruptRow(seq: seq, problem: "a stock event without quantity or kind")
+            }
+            payload = .stock(kind, quantity: quantity)
+        case .price?:
+            guard let cents = try cells[8].decode(Int64?.self) else { throw CorruptRow(seq: seq, problem: "a price event without price_cents") }
+            payload = .price(cents: cents)
+        case nil:
+            throw CorruptRow(seq: seq, problem: "unknown type '\(type)'")
+        }
+        let event = Event(
+            id: try cells[1].decode(String.self), occurredAt: Timestamp(microsecondsSinceEpoch: try cells[3].decode(Int64.self)),
+            storeID: try cells[4].decode(String.self), productID: try cells[5].decode(String.self), payload: payload)
+        return LoggedEvent(seq: seq, event: event)
+    }
+}

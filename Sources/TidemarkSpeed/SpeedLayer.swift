@@ -1,0 +1,93 @@
+import Synchronization
+import TidemarkBatch
+import TidemarkPipelines
+
+/// The speed layer: per view, the aggregate of every event with `seq` above the watermark
+/// of the batch now served for that view. It holds nothing the batch covers, so its memory
+/// follows the data since the watermark, not history.
+///
+/// Only `SpeedTailer` changes it; queries read it under the same lock, so a query sees a
+/// view's batch watermark and its speed rows as one consistent pair.
+public final class SpeedLayer: Sendable {
+    public struct ViewState: Sendable {
+        /// The batch this view's speed rows complement; nil when none is usable (then the
+        /// speed layer holds the view's whole history).
+        public var batch: PublishedBatch?
+        public var aggregate: ViewAggregate
+
+        public var watermark: Int64 { batch?.watermark ?? 0 }
+    }
+
+    struct State {
+        var views: [String: ViewState]
+        /// The highest `seq` folded in.
+        var tail: Int64 = 0
+        var isCaughtUp = false
+    }
+
+    public let catalog: PipelineCatalog
+    private let state: Mutex<State>
+
+    public init(catalog: PipelineCatalog) {
+        self.catalog = catalog
+        var views: [String: ViewState] = [:]
+        for view in catalog.views { views[view.name] = ViewState(batch: nil, aggregate: ViewAggregate(definition: view)) }
+        state = Mutex(State(views: views))
+    }
+
+    public var tail: Int64 { state.withLock { $0.tail } }
+    public var isCaughtUp: Bool { state.withLock { $0.isCaughtUp } }
+
+    /// The batch each view is served with.
+    public var servedBatches: [String: PublishedBatch?] {
+        state.withLock { state in state.views.mapValues(\.batch) }
+    }
+
+    public func watermark(of view: String) -> (batch: PublishedBatch?, watermark: Int64)? {
+        state.withLock { state in state.views[view].map { ($0.batch, $0.watermark) } }
+    }
+
+    /// Folds events, oldest first; each view takes those above its watermark.
+    func fold(_ events: [LoggedEvent]) {
+        guard let last = events.last else { return }
+        state.withLock { state in
+            for name in state.views.keys {
+                let watermark = state.views[name]!.watermark
+                for logged in events where logged.seq > watermark {
+                    state.views[name]!.aggregate.fold(logged.event)
+                }
+            }
+            state.tail = max(state.tail, last.seq)
+        }
+    }
+
+    func markCaughtUp() {
+        state.withLock { $0.isCaughtUp = true }
+    }
+
+    /// Replaces a view's state at once: a batch and the aggregate of every event in
+    /// `(batch.watermark, tail]`. The caller guarantees nothing was folded since it read them.
+    func install(view: String, _ viewState: ViewState, tail: Int64) {
+        state.withLock { state in
+            precondition(state.tail == tail, "the speed layer moved while a view was rebuilt")
+            state.views[view] = viewState
+        }
+    }
+
+    func setTail(_ tail: Int64) {
+        state.withLock { $0.tail = max($0.tail, tail) }
+    }
+
+    /// Reads a view's rows with `body`, if it is still served with `watermark`.
+    public func read<Result>(view: String, ifWatermark watermark: Int64, _ body: (ViewState) -> Result) -> Result? {
+        state.withLock { state in
+            guard let viewState = state.views[view], viewState.watermark == watermark else { return nil }
+            return body(viewState)
+        }
+    }
+
+    /// Events held per view and rows, for metrics and benchmarks.
+    public var sizes: [String: (events: Int, rows: Int)] {
+        state.withLock { state in state.views.mapValues { ($0.aggregate.eventCount, $0.aggregate.rows.count) } }
+    }
+}

@@ -1,0 +1,132 @@
+import Logging
+import Synchronization
+import PostgresNIO
+import ServiceLifecycle
+import TidemarkBatch
+import TidemarkPipelines
+
+/// Feeds the speed layer from the raw log, in `seq` order, and switches views to newer
+/// batches. On start it rebuilds every view from the log above its batch watermark.
+///
+/// It polls, so events written by other server processes sharing the database arrive too;
+/// `wake()` (called after local commits and by queries that saw a newer batch) cuts the wait.
+public final class SpeedTailer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var pollInterval: Duration = .milliseconds(100)
+        public var batchCheckInterval: Duration = .seconds(1)
+        public var pageSize = 5_000
+
+        public init() {}
+    }
+
+    let speed: SpeedLayer
+    let client: PostgresClient
+    let reader: RawLogReader
+    let configuration: Configuration
+    let logger: Logger
+    private let wakeRequest = Mutex<WakeRequest?>(nil)
+
+    enum WakeRequest {
+        case readLog
+        case readLogAndBatches
+    }
+
+    public init(speed: SpeedLayer, client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
+        self.speed = speed
+        self.client = client
+        self.reader = RawLogReader(client: client, logger: logger)
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Look at the log now rather than at the next poll; with `checkBatches`, at the
+    /// published batches too (a query saw a newer one).
+    public func wake(checkBatches: Bool = false) {
+        wakeRequest.withLock { request in
+            if checkBatches || request == .readLogAndBatches {
+                request = .readLogAndBatches
+            } else {
+                request = .readLog
+            }
+        }
+    }
+
+    public func run() async throws {
+        var lastBatchCheck = ContinuousClock.now - configuration.batchCheckInterval
+        var lastFailureLogged: ContinuousClock.Instant?
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                var checkedBatches = false
+                if lastBatchCheck.duration(to: .now) >= configuration.batchCheckInterval {
+                    try await switchToPublishedBatches()
+                    lastBatchCheck = .now
+                    checkedBatches = true
+                }
+                let events = try await reader.events(after: speed.tail, limit: configuration.pageSize)
+                speed.fold(events)
+                if events.count == configuration.pageSize { continue }
+                if !speed.isCaughtUp && checkedBatches {
+                    speed.markCaughtUp()
+                    logger.info("speed layer caught up", metadata: ["tail": "\(speed.tail)"])
+                }
+                lastFailureLogged = nil
+            } catch {
+                if Task.isCancelled { break }
+                if lastFailureLogged.map({ $0.duration(to: .now) > .seconds(30) }) ?? true {
+                    logger.warning("speed layer cannot read the raw log; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                    lastFailureLogged = .now
+                }
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
+            // Sleep until woken or the poll interval passes; a wake-up also re-reads the batches.
+            // (Short slices: cheaper to reason about than a cancellable wait, and 200 timer
+            // wake-ups a second cost nothing measurable.)
+            let deadline = ContinuousClock.now + configuration.pollInterval
+            while ContinuousClock.now < deadline, !Task.isCancelled {
+                if let request = wakeRequest.withLock({ request in defer { request = nil }; return request }) {
+                    if request == .readLogAndBatches { lastBatchCheck = .now - configuration.batchCheckInterval }
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    /// Switches each view whose published batch differs from the one served.
+    func switchToPublishedBatches() async throws {
+        let published = try await PublishedBatch.all(client: client, logger: logger)
+        let served = speed.servedBatches
+        for view in speed.catalog.views {
+            var target = published[view.name]
+            if let batch = target, batch.fingerprint != view.fingerprint {
+                if served[view.name]??.generation != batch.generation {
+                    logger.warning(
+                        "the published batch of this view was computed from another definition; serving it from the speed layer alone until the next batch run",
+                        metadata: ["view": "\(view.name)"])
+                }
+                target = nil
+            }
+            guard (served[view.name] ?? nil) != target else { continue }
+            try await rebuild(view, with: target)
+        }
+    }
+
+    /// Recomputes a view's speed rows from the log above the batch's watermark, then swaps
+    /// batch and rows together.
+    private func rebuild(_ view: PipelineDefinition, with batch: PublishedBatch?) async throws {
+        let tail = speed.tail
+        var aggregate = ViewAggregate(definition: view)
+        var position = batch?.watermark ?? 0
+        while position < tail {
+            let events = try await reader.events(after: position, upTo: tail, limit: configuration.pageSize)
+            guard let last = events.last else { break }
+            for logged in events { aggregate.fold(logged.event) }
+            position = last.seq
+        }
+        speed.install(view: view.name, SpeedLayer.ViewState(batch: batch, aggregate: aggregate), tail: tail)
+        logger.info(
+            "view switched to a batch",
+            metadata: ["view": "\(view.name)", "watermark": "\(batch?.watermark ?? 0)", "speed_events": "\(aggregate.eventCount)"])
+    }
+}
