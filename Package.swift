@@ -180,6 +180,7 @@ let package = Package(
             name: "TidemarkTestSupport",
             dependencies: [
                 "TidemarkEvents",
+                "TidemarkPipelines",
                 "TidemarkRawLog",
                 "TidemarkEmbeddedPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -93,6 +93,18 @@ public final class SpeedTailer: Service, Sendable {
         }
     }
 
+    /// Switches to the published batches and reads the log to its end, once: for tests and
+    /// tools that drive the speed layer without running the service.
+    public func catchUp() async throws {
+        try await switchToPublishedBatches()
+        while true {
+            let events = try await reader.events(after: speed.tail, limit: configuration.pageSize)
+            speed.fold(events)
+            if events.count < configuration.pageSize { break }
+        }
+        speed.markCaughtUp()
+    }
+
     /// Switches each view whose published batch differs from the one served.
     func switchToPublishedBatches() async throws {
         let published = try await PublishedBatch.all(client: client, logger: logger)

@@ -24,7 +24,7 @@ struct TestServer {
         _ body: @Sendable (TestServer) async throws -> Result
     ) async throws -> Result {
         try await TestDatabase.withFreshDatabase { url, client in
-            var configuration = ServerConfiguration(database: url)
+            var configuration = ServerConfiguration(database: url, pipelines: try ShippedPipelines.catalog())
             configuration.port = 0
             configure(&configuration)
             let app = buildApplication(configuration: configuration, logger: quietLogger)
