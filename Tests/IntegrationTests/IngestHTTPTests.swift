@@ -91,11 +91,13 @@ import TidemarkTestSupport
             let bad = try await server.http.post("/v1/events", text: ndjson, contentType: "application/x-ndjson")
             #expect(bad.status == 400)
             #expect(bad.errorCode == "malformed_body")
-            #expect(((bad.json["error"] as? [String: Any])?["message"] as? String ?? "").contains("line 2"))
+            let badMessage: String = (bad.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(badMessage.contains("line 2"))
 
             let json = try await server.http.post("/v1/events", text: "[{\"id\": ]")
             #expect(json.status == 400)
-            #expect(((json.json["error"] as? [String: Any])?["message"] as? String ?? "").contains("character"))
+            let jsonMessage: String = (json.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(jsonMessage.contains("character"))
 
             let gzip = try await server.http.post(
                 "/v1/events", body: ByteBuffer(string: "not gzip"), contentType: "application/json", headers: [("Content-Encoding", "gzip")])
