@@ -67,10 +67,11 @@ public struct BatchRunner: Sendable {
             guard acquired == true else {
                 let holder = try await scalar(
                     connection,
-                    PostgresQuery(unsafeSQL: """
-                        SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-                        AND classid = \(AdvisoryLock.namespace) AND objid = \(AdvisoryLock.batchRun.rawValue) LIMIT 1
-                        """), as: Int32.self)
+                    PostgresQuery(
+                        unsafeSQL: """
+                            SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+                            AND classid = \(AdvisoryLock.namespace) AND objid = \(AdvisoryLock.batchRun.rawValue) LIMIT 1
+                            """), as: Int32.self)
                 throw AlreadyRunning(holderPID: holder.map(Int.init))
             }
         }
@@ -94,10 +95,11 @@ public struct BatchRunner: Sendable {
 
         let watermark = try await chooseWatermark(connection)
         let previous = published.values.map(\.watermark).min()
-        let runID = try await scalar(
-            connection,
-            "INSERT INTO tidemark_batch_runs (mode, previous_watermark, watermark, status) VALUES (\(mode.rawValue), \(previous), \(watermark), 'running') RETURNING id",
-            as: Int64.self) ?? 0
+        let runID =
+            try await scalar(
+                connection,
+                "INSERT INTO tidemark_batch_runs (mode, previous_watermark, watermark, status) VALUES (\(mode.rawValue), \(previous), \(watermark), 'running') RETURNING id",
+                as: Int64.self) ?? 0
         progress("run \(runID): \(mode.rawValue), watermark \(previous.map(String.init) ?? "none") -> \(watermark)")
 
         do {
@@ -165,7 +167,8 @@ public struct BatchRunner: Sendable {
                     for statement in table.dropStatements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                     try await connection.query("RESET lock_timeout", logger: logger)
                 } catch {
-                    logger.warning("could not drop a replaced batch table yet", metadata: ["table": "\(table.name)", "error": "\(String(reflecting: error))"])
+                    logger.warning(
+                        "could not drop a replaced batch table yet", metadata: ["table": "\(table.name)", "error": "\(String(reflecting: error))"])
                 }
             }
             return Outcome(
@@ -220,7 +223,8 @@ public struct BatchRunner: Sendable {
     private func chooseWatermark(_ connection: PostgresConnection) async throws -> Int64 {
         try await connection.query("BEGIN", logger: logger)
         try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))"), logger: logger)
+            PostgresQuery(unsafeSQL: "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))"), logger: logger
+        )
         let watermark = try await scalar(connection, "SELECT coalesce(max(seq), 0) FROM events", as: Int64.self) ?? 0
         try await connection.query("COMMIT", logger: logger)
         return watermark
@@ -239,7 +243,8 @@ public struct BatchRunner: Sendable {
         try await scalar(connection, PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table.name)"), as: Int64.self) ?? 0
     }
 
-    private func scalar<T: PostgresDecodable & Sendable>(_ connection: PostgresConnection, _ query: PostgresQuery, as type: T.Type) async throws -> T? where T._DecodableType == T {
+    private func scalar<T: PostgresDecodable & Sendable>(_ connection: PostgresConnection, _ query: PostgresQuery, as type: T.Type) async throws -> T?
+    where T._DecodableType == T {
         for try await value in try await connection.query(query, logger: logger).decode(T?.self) { return value }
         return nil
     }

@@ -56,7 +56,8 @@ public struct PublishedBatch: Sendable, Hashable {
         let rows = try await client.query(
             "SELECT view, generation, watermark, fingerprint, tidemark_micros(published_at) FROM tidemark_batch_views", logger: logger)
         for try await (view, generation, watermark, fingerprint, published) in rows.decode((String, Int64, Int64, String, Int64).self) {
-            result[view] = PublishedBatch(view: view, generation: generation, watermark: watermark, fingerprint: fingerprint, publishedAtMicros: published)
+            result[view] = PublishedBatch(
+                view: view, generation: generation, watermark: watermark, fingerprint: fingerprint, publishedAtMicros: published)
         }
         return result
     }

@@ -140,7 +140,8 @@ public struct ViewTable: Sendable {
             case .min: assignments.append("\(c) = LEAST(t.\(c), EXCLUDED.\(c))")
             case .max: assignments.append("\(c) = GREATEST(t.\(c), EXCLUDED.\(c))")
             case .latest:
-                let newer = "(EXCLUDED.\(c)__at IS NOT NULL AND (t.\(c)__at IS NULL OR (EXCLUDED.\(c)__at, EXCLUDED.\(c)__id) > (t.\(c)__at, t.\(c)__id)))"
+                let newer =
+                    "(EXCLUDED.\(c)__at IS NOT NULL AND (t.\(c)__at IS NULL OR (EXCLUDED.\(c)__at, EXCLUDED.\(c)__id) > (t.\(c)__at, t.\(c)__id)))"
                 for suffix in ["", "__at", "__id"] {
                     assignments.append("\(c)\(suffix) = CASE WHEN \(newer) THEN EXCLUDED.\(c)\(suffix) ELSE t.\(c)\(suffix) END")
                 }

@@ -95,7 +95,9 @@ public struct OnHandState: Sendable, Hashable {
         if let speedCount = speed.count, batch.count.map({ speedCount.isLater(than: $0) }) ?? true {
             return OnHandState(count: speedCount, settled: batchTotalAfterSpeedCount() &+ speed.movementsTotal(after: speedCount.at))
         }
-        return OnHandState(count: batch.count, settled: batch.settled &+ batch.movementsTotal(after: batch.count?.at)
+        return OnHandState(
+            count: batch.count,
+            settled: batch.settled &+ batch.movementsTotal(after: batch.count?.at)
                 &+ speed.movementsTotal(after: batch.count?.at))
     }
 }

@@ -205,7 +205,8 @@ struct DefinitionReader {
                 } else {
                     guard let target = earlier.first(where: { $0.name == used }) else {
                         throw self.error(
-                            kindField.value, "'\(used)' is not a measure defined above; expected one of: \(earlier.map(\.name).joined(separator: ", "))")
+                            kindField.value,
+                            "'\(used)' is not a measure defined above; expected one of: \(earlier.map(\.name).joined(separator: ", "))")
                     }
                     guard target.valueType == .integer else {
                         throw self.error(kindField.value, "'\(used)' is a timestamp and cannot be used in arithmetic")
@@ -262,8 +263,10 @@ struct DefinitionReader {
         if let typeField = fields.first(where: { $0.key == "type" }) {
             types = try eventTypes(typeField.value, what: "where.type")
             guard types.isSubset(of: source.types) else {
-                throw error(typeField.value, "where.type names events the view does not read; 'events' lists: "
-                    + source.types.map(\.rawValue).sorted().joined(separator: ", "))
+                throw error(
+                    typeField.value,
+                    "where.type names events the view does not read; 'events' lists: "
+                        + source.types.map(\.rawValue).sorted().joined(separator: ", "))
             }
         }
         var kinds: Set<StockKind>?

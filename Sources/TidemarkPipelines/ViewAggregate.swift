@@ -29,7 +29,8 @@ public struct ViewAggregate: Sendable {
     public mutating func fold(_ event: Event) {
         guard definition.source.matches(event) else { return }
         eventCount += 1
-        let key = RowKey(bucket: definition.grain.bucketStart(event.occurredAt.microsecondsSinceEpoch), keys: definition.keys.map { $0.value(of: event) })
+        let key = RowKey(
+            bucket: definition.grain.bucketStart(event.occurredAt.microsecondsSinceEpoch), keys: definition.keys.map { $0.value(of: event) })
         var states = rows.removeValue(forKey: key) ?? plans.map { MeasureState.initial(for: $0.kind) }
         for index in plans.indices { plans[index].fold(event, into: &states[index]) }
         rows[key] = states

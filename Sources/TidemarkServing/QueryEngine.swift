@@ -72,10 +72,12 @@ public struct QueryEngine: Sendable {
                 }
                 let rollUp = RollUp(definition: definition, query: query)
                 guard
-                    let events = speed.read(view: definition.name, ifWatermark: watermark, { state in
-                        rollUp.accumulate(state.aggregate.rows.lazy.map { (key: $0.key, value: $0.value) }, into: &rows)
-                        return state.aggregate.eventCount
-                    })
+                    let events = speed.read(
+                        view: definition.name, ifWatermark: watermark,
+                        { state in
+                            rollUp.accumulate(state.aggregate.rows.lazy.map { (key: $0.key, value: $0.value) }, into: &rows)
+                            return state.aggregate.eventCount
+                        })
                 else { continue }
                 (merged, speedEvents) = (rows, events)
             }
@@ -100,11 +102,13 @@ public struct QueryEngine: Sendable {
         }
         let fullRollUp = RollUp(definition: definition, query: fullQuery)
         guard
-            let (speedRows, speedEvents) = speed.read(view: definition.name, ifWatermark: watermark, { state in
-                var rows: [RowKey: [MeasureState]] = [:]
-                fullRollUp.accumulate(state.aggregate.rows.lazy.map { (key: $0.key, value: $0.value) }, into: &rows)
-                return (rows, state.aggregate.eventCount)
-            })
+            let (speedRows, speedEvents) = speed.read(
+                view: definition.name, ifWatermark: watermark,
+                { state in
+                    var rows: [RowKey: [MeasureState]] = [:]
+                    fullRollUp.accumulate(state.aggregate.rows.lazy.map { (key: $0.key, value: $0.value) }, into: &rows)
+                    return (rows, state.aggregate.eventCount)
+                })
         else { return nil }
         guard let onHandIndex = definition.storedMeasures.firstIndex(where: { $0.kind == .onHand }) else { return nil }
         let storeIndex = definition.keys.firstIndex(of: .storeID) ?? 0

@@ -36,7 +36,9 @@ public struct ViewRequestParser: Sendable {
         var values: [String: String] = [:]
         for (key, value) in parameters {
             guard known.contains(key) else {
-                throw bad("unknown_parameter", "unknown query parameter '\(key)'; valid for \(definition.name): \(known.sorted().joined(separator: ", "))", known.sorted())
+                throw bad(
+                    "unknown_parameter", "unknown query parameter '\(key)'; valid for \(definition.name): \(known.sorted().joined(separator: ", "))",
+                    known.sorted())
             }
             guard values[key] == nil else { throw bad("repeated_parameter", "query parameter '\(key)' is given twice", []) }
             values[key] = value
@@ -54,7 +56,10 @@ public struct ViewRequestParser: Sendable {
             if let text = values["grain"] {
                 let allowed = QueryGrain.allowed(for: grain)
                 guard let asked = QueryGrain(name: text), allowed.contains(asked) else {
-                    throw bad("invalid_grain", "grain '\(text)' is not available for \(definition.name) (grain \(grain.rawValue)); valid: \(allowed.map(\.name).joined(separator: ", "))", allowed.map(\.name))
+                    throw bad(
+                        "invalid_grain",
+                        "grain '\(text)' is not available for \(definition.name) (grain \(grain.rawValue)); valid: \(allowed.map(\.name).joined(separator: ", "))",
+                        allowed.map(\.name))
                 }
                 query.grain = asked
             }
@@ -64,7 +69,10 @@ public struct ViewRequestParser: Sendable {
             var keys: [KeyField] = []
             for name in names {
                 guard let key = definition.keys.first(where: { $0.rawValue == name }) else {
-                    throw bad("unknown_key", "'\(name)' is not a key of \(definition.name); its keys are: \(definition.keys.map(\.rawValue).joined(separator: ", "))", definition.keys.map(\.rawValue))
+                    throw bad(
+                        "unknown_key",
+                        "'\(name)' is not a key of \(definition.name); its keys are: \(definition.keys.map(\.rawValue).joined(separator: ", "))",
+                        definition.keys.map(\.rawValue))
                 }
                 if !keys.contains(key) { keys.append(key) }
             }
@@ -83,7 +91,8 @@ public struct ViewRequestParser: Sendable {
             let column = descending ? String(text.dropFirst()) : text.hasPrefix("+") ? String(text.dropFirst()) : text
             let columns = (query.grain.map { $0 == .all } ?? true ? [] : ["bucket"]) + query.groupBy.map(\.rawValue) + definition.measures.map(\.name)
             guard columns.contains(column) else {
-                throw bad("unknown_measure", "cannot order by '\(column)'; valid: \(columns.joined(separator: ", ")) (prefix '-' for descending)", columns)
+                throw bad(
+                    "unknown_measure", "cannot order by '\(column)'; valid: \(columns.joined(separator: ", ")) (prefix '-' for descending)", columns)
             }
             order.column = column
             order.descending = descending
@@ -96,7 +105,9 @@ public struct ViewRequestParser: Sendable {
         }
         var format = AnswerFormat.json
         if let text = values["format"] {
-            guard let asked = AnswerFormat(rawValue: text) else { throw bad("invalid_format", "format must be json or csv, not '\(text)'", ["json", "csv"]) }
+            guard let asked = AnswerFormat(rawValue: text) else {
+                throw bad("invalid_format", "format must be json or csv, not '\(text)'", ["json", "csv"])
+            }
             format = asked
         }
         return (query, order, format)

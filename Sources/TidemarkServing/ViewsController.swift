@@ -33,7 +33,9 @@ public struct ViewsController<Context: RequestContext>: Sendable {
             if let index = parameters.firstIndex(where: { $0.key == "below" }) {
                 let text = parameters.remove(at: index).value
                 guard let value = Int64(text) else {
-                    throw APIError(.badRequest, code: "invalid_below", message: "below must be a whole number of units (on hand strictly below it), not '\(text)'")
+                    throw APIError(
+                        .badRequest, code: "invalid_below",
+                        message: "below must be a whole number of units (on hand strictly below it), not '\(text)'")
                 }
                 below = value
             }

@@ -1,7 +1,7 @@
 import Logging
-import Synchronization
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import TidemarkBatch
 import TidemarkPipelines
 
@@ -84,7 +84,9 @@ public final class SpeedTailer: Service, Sendable {
             // wake-ups a second cost nothing measurable.)
             let deadline = ContinuousClock.now + configuration.pollInterval
             while ContinuousClock.now < deadline, !Task.isCancelled {
-                if let request = wakeRequest.withLock({ request in defer { request = nil }; return request }) {
+                if let request = wakeRequest.withLock({ request in
+                    defer { request = nil }; return request
+                }) {
                     if request == .readLogAndBatches { lastBatchCheck = .now - configuration.batchCheckInterval }
                     break
                 }

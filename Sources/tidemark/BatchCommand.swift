@@ -45,7 +45,9 @@ struct BatchRunCommand: AsyncParsableCommand {
                     .run(client: client, mode: full ? .full : .incremental, wait: wait)
             }
             let rows = outcome.rowsPerView.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            print("batch run \(outcome.runID) published watermark \(outcome.watermark) (previous \(outcome.previousWatermark.map(String.init) ?? "none")); rows: \(rows)")
+            print(
+                "batch run \(outcome.runID) published watermark \(outcome.watermark) (previous \(outcome.previousWatermark.map(String.init) ?? "none")); rows: \(rows)"
+            )
         } catch let error as BatchRunner.AlreadyRunning {
             FileHandle.standardError.write(Data("tidemark batch run: \(error.description)\n".utf8))
             throw ExitCode(75)
@@ -96,8 +98,11 @@ struct BatchStatusCommand: AsyncParsableCommand {
             let watermark = "\(run.previousWatermark.map(String.init) ?? "-")->\(run.watermark.map(String.init) ?? "-")"
             let detail = run.error ?? run.viewRows ?? ""
             print(
-                [String(run.id).padding(6), run.mode.padding(12), run.status.padding(10), run.startedAt.padding(25), (run.finishedAt ?? "-").padding(25), watermark.padding(16), detail]
-                    .joined(separator: " "))
+                [
+                    String(run.id).padding(6), run.mode.padding(12), run.status.padding(10), run.startedAt.padding(25),
+                    (run.finishedAt ?? "-").padding(25), watermark.padding(16), detail,
+                ]
+                .joined(separator: " "))
         }
     }
 }

@@ -39,13 +39,22 @@ import TidemarkTestSupport
             let late = [
                 Sample.saleJSON(id: "late-1", overriding: ["occurred_at": "2026-11-20T09:15:00Z", "store_id": "S01", "product_id": "P00002"]),
                 Sample.saleJSON(id: "late-1", overriding: ["occurred_at": "2026-11-20T09:15:00Z", "store_id": "S01", "product_id": "P00002"]),
-                Sample.json(["id": "late-return", "type": "return", "occurred_at": "2026-11-20T11:00:00Z", "store_id": "S02", "product_id": "P00003",
-                    "quantity": 2, "unit_price_cents": 150]),
-                Sample.json(["id": "late-count", "type": "stock", "kind": "count", "occurred_at": "2026-11-20T06:00:00Z", "store_id": "S01",
-                    "product_id": "P00002", "quantity": 40]),
-                Sample.json(["id": "zz-price", "type": "price", "occurred_at": "2026-11-20T23:59:59Z", "store_id": "S01", "product_id": "P00001", "price_cents": 1234]),
-                Sample.json(["id": "new-sale", "type": "sale", "occurred_at": "2026-11-21T08:00:00Z", "store_id": "S03", "product_id": "P00009",
-                    "quantity": 1, "unit_price_cents": 999, "category": "toys"]),
+                Sample.json([
+                    "id": "late-return", "type": "return", "occurred_at": "2026-11-20T11:00:00Z", "store_id": "S02", "product_id": "P00003",
+                    "quantity": 2, "unit_price_cents": 150,
+                ]),
+                Sample.json([
+                    "id": "late-count", "type": "stock", "kind": "count", "occurred_at": "2026-11-20T06:00:00Z", "store_id": "S01",
+                    "product_id": "P00002", "quantity": 40,
+                ]),
+                Sample.json([
+                    "id": "zz-price", "type": "price", "occurred_at": "2026-11-20T23:59:59Z", "store_id": "S01", "product_id": "P00001",
+                    "price_cents": 1234,
+                ]),
+                Sample.json([
+                    "id": "new-sale", "type": "sale", "occurred_at": "2026-11-21T08:00:00Z", "store_id": "S03", "product_id": "P00009",
+                    "quantity": 1, "unit_price_cents": 999, "category": "toys",
+                ]),
             ]
             let posted = try await server.http.post("/v1/events", text: Sample.ndjson(late), contentType: "application/x-ndjson")
             #expect(posted.status == 200, "\(posted.text)")

@@ -103,11 +103,14 @@ struct PropertyCase {
         let byProductHour = try #require(catalog.view(named: "sales_by_product_hour"))
         let dayByStore = try await engine.answer(
             byProductHour, ViewQuery(view: byProductHour.name, grain: .bucket(.day), groupBy: [.storeID]))
-        let wantedDayByStore = Oracle.sales(stored) { "\($0.occurredAt.microsecondsSinceEpoch - (($0.occurredAt.microsecondsSinceEpoch % 86_400_000_000) + 86_400_000_000) % 86_400_000_000)|\($0.storeID)" }
+        let wantedDayByStore = Oracle.sales(stored) {
+            "\($0.occurredAt.microsecondsSinceEpoch - (($0.occurredAt.microsecondsSinceEpoch % 86_400_000_000) + 86_400_000_000) % 86_400_000_000)|\($0.storeID)"
+        }
         #expect(Self.rows(dayByStore) == wantedDayByStore, "seed \(seed), \(stage): hour->day, by store")
 
         let stock = try #require(catalog.view(named: "stock_levels"))
-        let perStore = try await engine.answer(stock, ViewQuery(view: stock.name, grain: nil, groupBy: [.storeID], filters: [.productID: ["P1", "P2"]]))
+        let perStore = try await engine.answer(
+            stock, ViewQuery(view: stock.name, grain: nil, groupBy: [.storeID], filters: [.productID: ["P1", "P2"]]))
         var wantedPerStore: [String: Int64] = [:]
         for (key, values) in Oracle.stockLevels(stored) {
             let parts = key.split(separator: "|")

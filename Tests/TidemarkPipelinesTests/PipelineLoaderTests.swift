@@ -11,10 +11,11 @@ import TidemarkTestSupport
         let hourly = try #require(catalog.view(named: "sales_by_product_hour"))
         #expect(hourly.grain == .hour)
         #expect(hourly.keys == [.storeID, .productID])
-        #expect(hourly.measures.map(\.name) == [
-            "units_sold", "units_returned", "net_units", "gross_revenue_cents", "refunds_cents", "net_revenue_cents", "sale_lines",
-            "min_unit_price_cents", "max_unit_price_cents",
-        ])
+        #expect(
+            hourly.measures.map(\.name) == [
+                "units_sold", "units_returned", "net_units", "gross_revenue_cents", "refunds_cents", "net_revenue_cents", "sale_lines",
+                "min_unit_price_cents", "max_unit_price_cents",
+            ])
         #expect(hourly.storedMeasures.count == 7)
         let stock = try #require(catalog.view(named: "stock_levels"))
         #expect(stock.hasOnHand)
@@ -37,22 +38,26 @@ import TidemarkTestSupport
     }
 
     /// Each broken file names the line (and column) of the problem and says what is wrong.
-    @Test(arguments: [
-        ("events: [sale\ngrain: hour", 2, "not valid YAML"),
-        ("events: [sale]\ngrain: weekly\nkeys: []\nmeasures: { n: { count: true } }", 2, "unknown grain 'weekly'"),
-        ("events: [sale]\ngrain: hour\nkeys: [store_id, sku]\nmeasures: { n: { count: true } }", 3, "unknown key 'sku'"),
-        ("events: [sale, refund]\ngrain: hour\nkeys: []\nmeasures: { n: { count: true } }", 1, "unknown event type 'refund'"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { count: true }\n  m: { sum: qty }", 6, "unknown field 'qty'"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { sum: quantity * }", 5, "ends where a value was expected"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { derive: a - b }", 5, "'a' is not a measure defined above"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { sum: quantity, where: { type: price } }", 5, "names events the view does not read"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { on_hand: true }", 5, "on_hand needs 'grain: none'"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { count: true, max: quantity }", 5, "exactly one of"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { sum: occurred_at }", 5, "sum needs an integer"),
-        ("events: [sale]\ngrain: hour\nkeys: []\ncolour: blue\nmeasures: { n: { count: true } }", 4, "unknown key 'colour'"),
-        ("grain: hour\nkeys: []\nmeasures: { n: { count: true } }", 1, "'events' is missing"),
-        ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  store_id: { count: true }", 5, "taken by a key"),
-    ] as [(String, Int, String)])
+    @Test(
+        arguments: [
+            ("events: [sale\ngrain: hour", 2, "not valid YAML"),
+            ("events: [sale]\ngrain: weekly\nkeys: []\nmeasures: { n: { count: true } }", 2, "unknown grain 'weekly'"),
+            ("events: [sale]\ngrain: hour\nkeys: [store_id, sku]\nmeasures: { n: { count: true } }", 3, "unknown key 'sku'"),
+            ("events: [sale, refund]\ngrain: hour\nkeys: []\nmeasures: { n: { count: true } }", 1, "unknown event type 'refund'"),
+            ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { count: true }\n  m: { sum: qty }", 6, "unknown field 'qty'"),
+            ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { sum: quantity * }", 5, "ends where a value was expected"),
+            ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { derive: a - b }", 5, "'a' is not a measure defined above"),
+            (
+                "events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { sum: quantity, where: { type: price } }", 5,
+                "names events the view does not read"
+            ),
+            ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { on_hand: true }", 5, "on_hand needs 'grain: none'"),
+            ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { count: true, max: quantity }", 5, "exactly one of"),
+            ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  n: { sum: occurred_at }", 5, "sum needs an integer"),
+            ("events: [sale]\ngrain: hour\nkeys: []\ncolour: blue\nmeasures: { n: { count: true } }", 4, "unknown key 'colour'"),
+            ("grain: hour\nkeys: []\nmeasures: { n: { count: true } }", 1, "'events' is missing"),
+            ("events: [sale]\ngrain: hour\nkeys: []\nmeasures:\n  store_id: { count: true }", 5, "taken by a key"),
+        ] as [(String, Int, String)])
     func aBrokenFileIsRejectedWithItsLine(text: String, line: Int, message: String) throws {
         let error = try #require(throws: PipelineError.self) { try PipelineLoader().parse(text, file: "Pipelines/broken.yaml") }
         #expect(error.line == line, "\(error)")

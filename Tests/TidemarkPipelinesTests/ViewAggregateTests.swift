@@ -38,7 +38,10 @@ import TidemarkTestSupport
         #expect(merged.value == 6)
         // A speed count older than the batch's changes nothing.
         let older = OnHandState(count: StockCount(at: 5, id: "z", quantity: 100), movements: [StockMovement(at: 50, delta: -1)])
-        #expect(OnHandState.merge(batch: batch, speed: older) { Issue.record("no lookup needed"); return 0 }.value == 7)
+        #expect(
+            OnHandState.merge(batch: batch, speed: older) {
+                Issue.record("no lookup needed"); return 0
+            }.value == 7)
     }
 
     @Test func latestBreaksTiesByIdBytes() throws {
