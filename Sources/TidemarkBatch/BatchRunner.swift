@@ -119,7 +119,7 @@ public struct BatchRunner: Sendable {
                 let table = ViewTable(definition: view, generation: generation)
                 let started = ContinuousClock.now
                 progress("\(view.name): building generation \(generation) from seq (0, \(watermark)]")
-                for statement in table.createStatements + table.fullStatements + table.indexStatements {
+                for statement in table.fullStatements + table.indexStatements {
                     try await execute(connection, statement, from: 0, to: watermark)
                 }
                 rows[view.name] = try await count(connection, table)

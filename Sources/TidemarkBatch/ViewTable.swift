@@ -30,29 +30,13 @@ public struct ViewTable: Sendable {
 
     // MARK: Creating
 
-    /// The table, without indexes: they are built after the bulk insert, which is faster.
-    public var createStatements: [String] {
-        var columns = (hasBucket ? ["bucket timestamptz NOT NULL"] : []) + keyColumns.map { "\($0) text COLLATE \"C\" NOT NULL" }
-        for measure in definition.storedMeasures {
-            let c = Self.column(measure)
-            switch measure.kind {
-            case .sum, .count: columns.append("\(c) bigint NOT NULL")
-            case .min, .max: columns.append("\(c) bigint")
-            case .latest: columns += ["\(c) bigint", "\(c)__at bigint", "\(c)__id text COLLATE \"C\""]
-            case .onHand:
-                columns += ["\(c) bigint NOT NULL", "\(c)__count_at timestamptz", "\(c)__count_id text COLLATE \"C\"", "\(c)__count_qty bigint"]
-            case .derived: break
-            }
-        }
-        var statements = ["CREATE TABLE \(name) (\(columns.joined(separator: ", ")))"]
-        if definition.hasOnHand {
-            statements.append(
-                "CREATE TABLE \(movesName) (store_id text COLLATE \"C\" NOT NULL, product_id text COLLATE \"C\" NOT NULL, occurred_at timestamptz NOT NULL, delta bigint NOT NULL)"
-            )
-        }
-        return statements
+    /// The movements table of an `on_hand` view; the view table itself is created by the
+    /// full build's `CREATE TABLE AS`.
+    var createMovesStatement: String {
+        "CREATE TABLE \(movesName) (store_id text COLLATE \"C\" NOT NULL, product_id text COLLATE \"C\" NOT NULL, occurred_at timestamptz NOT NULL, delta bigint NOT NULL)"
     }
 
+    /// Indexes come after the bulk build, which is faster than maintaining them row by row.
     public var indexStatements: [String] {
         var statements = ["ALTER TABLE \(name) ADD PRIMARY KEY (\(groupColumns.joined(separator: ", ")))"]
         if definition.hasOnHand { statements.append("ALTER TABLE \(movesName) ADD PRIMARY KEY (store_id, product_id, occurred_at)") }
@@ -75,7 +59,8 @@ public struct ViewTable: Sendable {
 
     /// The select list that aggregates raw events into one row per bucket and key.
     private var aggregateSelect: [String] {
-        var select = (hasBucket ? ["date_trunc('\(definition.grain.sqlField ?? "day")', e.occurred_at, 'UTC')"] : []) + definition.keys.map(\.sql)
+        var select = (hasBucket ? ["date_trunc('\(definition.grain.sqlField ?? "day")', e.occurred_at, 'UTC')"] : [])
+            + definition.keys.map { "(\($0.sql)) COLLATE \"C\"" }
         for measure in definition.storedMeasures {
             let isTime = measure.valueType == .timestamp
             func filtered(_ aggregate: String, extra: String? = nil) -> String {
@@ -95,9 +80,9 @@ public struct ViewTable: Sendable {
                 let latestValue = "(\(filtered("array_agg(\(value) \(order))", extra: notNull)))[1]"
                 select.append(isTime ? "tidemark_micros(\(latestValue))" : latestValue)
                 select.append("tidemark_micros(\(filtered("max(e.occurred_at)", extra: notNull)))")
-                select.append("(\(filtered("array_agg(e.id \(order))", extra: notNull)))[1]")
+                select.append("(\(filtered("array_agg(e.id \(order))", extra: notNull)))[1] COLLATE \"C\"")
             case .onHand:
-                select += ["0::bigint", "NULL::timestamptz", "NULL::text", "NULL::bigint"]
+                select += ["0::bigint", "NULL::timestamptz", "NULL::text COLLATE \"C\"", "NULL::bigint"]
             case .derived: break
             }
         }
@@ -118,11 +103,12 @@ public struct ViewTable: Sendable {
         return columns
     }
 
-    private var aggregateInsert: String {
+    private var aggregateQuery: String {
         let groupPositions = (1...groupColumns.count).map(String.init).joined(separator: ", ")
+        let columns = insertColumns
+        let select = zip(aggregateSelect, columns).map { "\($0) AS \($1)" }
         return """
-            INSERT INTO \(name) AS t (\(insertColumns.joined(separator: ", ")))
-            SELECT \(aggregateSelect.joined(separator: ",\n    "))
+            SELECT \(select.joined(separator: ",\n    "))
             FROM events e
             WHERE \(Self.range) AND \(definition.source.sql)
             GROUP BY \(groupPositions)
@@ -152,14 +138,16 @@ public struct ViewTable: Sendable {
     }
 
     /// Statements that compute the whole view from events in `($1, $2]` into an empty table.
+    /// `CREATE TABLE AS` rather than `INSERT ... SELECT`: PostgreSQL runs it with parallel workers.
     public var fullStatements: [String] {
-        [aggregateInsert] + onHandStatements(incremental: false)
+        ["CREATE TABLE \(name) AS\n\(aggregateQuery)"] + (definition.hasOnHand ? [createMovesStatement] : [])
+            + onHandStatements(incremental: false)
     }
 
     /// Statements that fold events in `($1, $2]` into the existing rows.
     public var incrementalStatements: [String] {
         let conflict = mergeAssignments.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(mergeAssignments.joined(separator: ", "))"
-        return [aggregateInsert + "\nON CONFLICT (\(groupColumns.joined(separator: ", "))) \(conflict)"]
+        return ["INSERT INTO \(name) AS t (\(insertColumns.joined(separator: ", ")))\n" + aggregateQuery + "\nON CONFLICT (\(groupColumns.joined(separator: ", "))) \(conflict)"]
             + onHandStatements(incremental: true)
     }
 
