@@ -109,8 +109,9 @@ public enum MeasureState: Sendable, Hashable {
     case sum(Int64)
     case minimum(Int64?)
     case maximum(Int64?)
-    case latest(LatestValue?)
-    case onHand(OnHandState)
+    // Indirect: the common cases stay 9 bytes, so a row of states is small and cheap to copy.
+    indirect case latest(LatestValue?)
+    indirect case onHand(OnHandState)
 
     public static func initial(for kind: MeasureKind) -> MeasureState {
         switch kind {
@@ -143,6 +144,15 @@ public enum MeasureState: Sendable, Hashable {
             .latest(a.flatMap { a in b.map { b in b.isLater(than: a) ? b : a } ?? a } ?? b)
         case (.onHand(let a), .onHand(let b)): .onHand(OnHandState(settled: saturatingAdd(a.value, b.value)))
         default: preconditionFailure("combining states of different measures")
+        }
+    }
+
+    public mutating func combine(with other: MeasureState) {
+        switch (self, other) {
+        case (.sum(let a), .sum(let b)): self = .sum(saturatingAdd(a, b))
+        case (.minimum(let a), .minimum(let b)): self = .minimum(optionalPick(a, b, <))
+        case (.maximum(let a), .maximum(let b)): self = .maximum(optionalPick(a, b, >))
+        default: self = combined(with: other)
         }
     }
 }

@@ -16,9 +16,11 @@ public struct RowKey: Sendable, Hashable {
 /// the batch layer compiles to SQL. The speed layer keeps one per view.
 public struct ViewAggregate: Sendable {
     public let definition: PipelineDefinition
-    public private(set) var rows: [RowKey: [MeasureState]] = [:]
+    /// Rows by bucket start, then by key values: a time-bounded query visits only its buckets.
+    public private(set) var buckets: [Int64: [[String]: [MeasureState]]] = [:]
     /// Events folded in (those the view reads).
     public private(set) var eventCount = 0
+    public private(set) var rowCount = 0
     private let plans: [MeasurePlan]
 
     public init(definition: PipelineDefinition) {
@@ -29,11 +31,33 @@ public struct ViewAggregate: Sendable {
     public mutating func fold(_ event: Event) {
         guard definition.source.matches(event) else { return }
         eventCount += 1
-        let key = RowKey(
-            bucket: definition.grain.bucketStart(event.occurredAt.microsecondsSinceEpoch), keys: definition.keys.map { $0.value(of: event) })
-        var states = rows.removeValue(forKey: key) ?? plans.map { MeasureState.initial(for: $0.kind) }
-        for index in plans.indices { plans[index].fold(event, into: &states[index]) }
-        rows[key] = states
+        let bucket = definition.grain.bucketStart(event.occurredAt.microsecondsSinceEpoch)
+        let keys = definition.keys.map { $0.value(of: event) }
+        let plans = self.plans
+        let created = buckets[bucket, default: [:]].withRow(keys, initial: { plans.map { MeasureState.initial(for: $0.kind) } }) { states in
+            for index in plans.indices { plans[index].fold(event, into: &states[index]) }
+        }
+        if created { rowCount += 1 }
+    }
+
+    /// Every row, for tests and small views.
+    public var rows: [RowKey: [MeasureState]] {
+        var result: [RowKey: [MeasureState]] = [:]
+        for (bucket, rows) in buckets {
+            for (keys, states) in rows { result[RowKey(bucket: bucket, keys: keys)] = states }
+        }
+        return result
+    }
+
+    /// Visits the rows whose bucket start is in `[from, to)` (all when unbounded).
+    public func forEachRow(from: Int64?, to: Int64?, _ body: (Int64, [String], [MeasureState]) -> Void) {
+        for (bucket, rows) in buckets {
+            if definition.grain != .none {
+                if let from, bucket < from { continue }
+                if let to, bucket >= to { continue }
+            }
+            for (keys, states) in rows { body(bucket, keys, states) }
+        }
     }
 }
 
@@ -106,5 +130,19 @@ indirect enum FieldExpression: Sendable {
         case .literal(let value): value
         case .expression(let expression, let fields): expression.evaluate { fields[$0]?.value(of: event) }
         }
+    }
+}
+
+extension Dictionary where Key == [String], Value == [MeasureState] {
+    /// Updates the row in place (no copy of its states); tells whether it was created.
+    mutating func withRow(_ key: [String], initial: () -> [MeasureState], _ update: (inout [MeasureState]) -> Void) -> Bool {
+        if let index = self.index(forKey: key) {
+            update(&values[index])
+            return false
+        }
+        var states = initial()
+        update(&states)
+        self[key] = states
+        return true
     }
 }

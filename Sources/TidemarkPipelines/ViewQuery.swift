@@ -68,9 +68,17 @@ public struct RollUp: Sendable {
         }
     }
 
+    /// Rolls up the rows of an aggregate, visiting only the buckets in range.
+    public func accumulate(_ aggregate: ViewAggregate, into result: inout [RowKey: [MeasureState]]) {
+        aggregate.forEachRow(from: query.fromBucket, to: query.toBucket) { bucket, keys, states in
+            guard let target = project(RowKey(bucket: bucket, keys: keys)) else { return }
+            Self.combine(states, into: &result, at: target)
+        }
+    }
+
     public static func combine(_ states: [MeasureState], into result: inout [RowKey: [MeasureState]], at key: RowKey) {
-        if let existing = result[key] {
-            result[key] = zip(existing, states).map { $0.combined(with: $1) }
+        if let index = result.index(forKey: key) {
+            for position in states.indices { result.values[index][position].combine(with: states[position]) }
         } else {
             result[key] = states
         }

@@ -45,6 +45,7 @@ public struct QueryEngine: Sendable {
     public let speed: SpeedLayer
     public let tailer: SpeedTailer?
     public let batchReader: BatchReader
+    let speedCache = SpeedPartCache()
 
     public init(speed: SpeedLayer, tailer: SpeedTailer?, batchReader: BatchReader) {
         self.speed = speed
@@ -88,6 +89,27 @@ public struct QueryEngine: Sendable {
         throw Unavailable()
     }
 
+    /// The speed layer's rows rolled up for a query, cached until the view's speed state
+    /// changes (readers of a dashboard ask the same questions between two folds).
+    private func speedPart(_ definition: PipelineDefinition, _ query: ViewQuery, watermark: Int64) -> SpeedPartCache.Part? {
+        let rollUp = RollUp(definition: definition, query: query)
+        var cached: SpeedPartCache.Part?
+        let version = speed.read(view: definition.name, ifWatermark: watermark) { state -> UInt64 in
+            cached = speedCache.part(for: query, watermark: watermark, version: state.version)
+            return state.version
+        }
+        guard let version else { return nil }
+        if let cached { return cached }
+        // Rolled up under the speed layer's lock: the rows must not change while visited.
+        let part = speed.read(view: definition.name, ifWatermark: watermark) { state -> SpeedPartCache.Part in
+            var rows: [RowKey: [MeasureState]] = [:]
+            rollUp.accumulate(state.aggregate, into: &rows)
+            return SpeedPartCache.Part(rows: rows, events: state.aggregate.eventCount, version: state.version)
+        }
+        if let part, part.version == version { speedCache.store(part, for: query, watermark: watermark) }
+        return part
+    }
+
     /// For views with `on_hand`: merge batch and speed key by key (on hand is not a sum),
     /// then roll up.
     private func mergeByKey(
@@ -106,7 +128,7 @@ public struct QueryEngine: Sendable {
                 view: definition.name, ifWatermark: watermark,
                 { state in
                     var rows: [RowKey: [MeasureState]] = [:]
-                    fullRollUp.accumulate(state.aggregate.rows.lazy.map { (key: $0.key, value: $0.value) }, into: &rows)
+                    fullRollUp.accumulate(state.aggregate, into: &rows)
                     return (rows, state.aggregate.eventCount)
                 })
         else { return nil }

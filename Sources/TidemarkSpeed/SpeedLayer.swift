@@ -14,6 +14,8 @@ public final class SpeedLayer: Sendable {
         /// speed layer holds the view's whole history).
         public var batch: PublishedBatch?
         public var aggregate: ViewAggregate
+        /// Changes whenever the aggregate or the batch changes, so answers can be cached by it.
+        public var version: UInt64 = 0
 
         public var watermark: Int64 { batch?.watermark ?? 0 }
     }
@@ -53,9 +55,11 @@ public final class SpeedLayer: Sendable {
         state.withLock { state in
             for name in state.views.keys {
                 let watermark = state.views[name]!.watermark
+                let before = state.views[name]!.aggregate.eventCount
                 for logged in events where logged.seq > watermark {
                     state.views[name]!.aggregate.fold(logged.event)
                 }
+                if state.views[name]!.aggregate.eventCount != before { state.views[name]!.version &+= 1 }
             }
             state.tail = max(state.tail, last.seq)
         }
@@ -70,7 +74,9 @@ public final class SpeedLayer: Sendable {
     func install(view: String, _ viewState: ViewState, tail: Int64) {
         state.withLock { state in
             precondition(state.tail == tail, "the speed layer moved while a view was rebuilt")
-            state.views[view] = viewState
+            var replacement = viewState
+            replacement.version = (state.views[view]?.version ?? 0) &+ 1
+            state.views[view] = replacement
         }
     }
 
@@ -88,6 +94,6 @@ public final class SpeedLayer: Sendable {
 
     /// Events held per view and rows, for metrics and benchmarks.
     public var sizes: [String: (events: Int, rows: Int)] {
-        state.withLock { state in state.views.mapValues { ($0.aggregate.eventCount, $0.aggregate.rows.count) } }
+        state.withLock { state in state.views.mapValues { ($0.aggregate.eventCount, $0.aggregate.rowCount) } }
     }
 }

@@ -124,6 +124,11 @@ public final class SpeedTailer: Service, Sendable {
             guard (served[view.name] ?? nil) != target else { continue }
             try await rebuild(view, with: target)
         }
+        if !speed.isCaughtUp {
+            // On start, nothing at or below every view's watermark is needed: skip it.
+            let floor = speed.servedBatches.values.map { $0?.watermark ?? 0 }.min() ?? 0
+            speed.setTail(floor)
+        }
     }
 
     /// Recomputes a view's speed rows from the log above the batch's watermark, then swaps
