@@ -180,20 +180,31 @@ done
 history_events=$(q "$db_url" "SELECT count(*) FROM events")
 
 # ---------------------------------------------------------------- full run against the hand-written GROUP BY
-handwritten="SELECT count(*) FROM (
-  SELECT date_trunc('hour', occurred_at, 'UTC') AS bucket, store_id, product_id,
+# The hand-written view: the same buckets, keys and measures in one GROUP BY. The outer
+# aggregate reads every column, so PostgreSQL computes every measure (with count(*) alone it
+# drops unused subquery columns and skips the sums). A second baseline also stores it (CREATE
+# TABLE AS), as serving it would need.
+groupby="SELECT date_trunc('hour', occurred_at, 'UTC') AS bucket, store_id, product_id,
     sum(quantity) FILTER (WHERE type = 'sale') AS units_sold, sum(quantity) FILTER (WHERE type = 'return') AS units_returned,
     sum(quantity * unit_price_cents) FILTER (WHERE type = 'sale') AS gross, sum(quantity * unit_price_cents) FILTER (WHERE type = 'return') AS refunds,
-    count(*) FILTER (WHERE type = 'sale') AS sale_lines, min(unit_price_cents) FILTER (WHERE type = 'sale'), max(unit_price_cents) FILTER (WHERE type = 'sale')
-  FROM events WHERE type IN ('sale', 'return') GROUP BY 1, 2, 3) s"
-echo "$handwritten" >"$LOG_DIR/handwritten.sql"
+    count(*) FILTER (WHERE type = 'sale') AS sale_lines, min(unit_price_cents) FILTER (WHERE type = 'sale') AS low,
+    max(unit_price_cents) FILTER (WHERE type = 'sale') AS high
+  FROM events WHERE type IN ('sale', 'return') GROUP BY 1, 2, 3"
+echo "SELECT count(*), max(bucket), max(store_id), max(product_id), sum(units_sold), sum(units_returned), sum(gross), sum(refunds),
+    sum(sale_lines), sum(low), sum(high) FROM ($groupby) s" >"$LOG_DIR/handwritten.sql"
+echo "CREATE TABLE bench_handwritten AS $groupby" >"$LOG_DIR/handwritten-ctas.sql"
 groupby_best=""
+ctas_best=""
 for attempt in 1 2; do
     log "hand-written GROUP BY, attempt $attempt"
-    t0=$(now); rows=$(timeout 1800 psql "$db_url" -X -q -A -t -v ON_ERROR_STOP=1 -f "$LOG_DIR/handwritten.sql"); t1=$(now)
+    t0=$(now); timeout 1800 psql "$db_url" -X -q -A -t -v ON_ERROR_STOP=1 -f "$LOG_DIR/handwritten.sql" >/dev/null; t1=$(now)
     s=$(seconds "$t0" "$t1")
-    echo "GROUP BY: $rows groups in $s s" >&2
     groupby_best=$(awk -v a="${groupby_best:-999999}" -v b="$s" 'BEGIN { print (b < a ? b : a) }')
+    t0=$(now); timeout 1800 psql "$db_url" -X -q -A -t -v ON_ERROR_STOP=1 -f "$LOG_DIR/handwritten-ctas.sql" >/dev/null; t1=$(now)
+    q "$db_url" "DROP TABLE bench_handwritten" >/dev/null
+    c=$(seconds "$t0" "$t1")
+    ctas_best=$(awk -v a="${ctas_best:-999999}" -v b="$c" 'BEGIN { print (b < a ? b : a) }')
+    echo "GROUP BY: $s s; CREATE TABLE AS: $c s" >&2
 done
 log "tidemark batch run --full"
 batch_run full --full
@@ -225,6 +236,7 @@ cmp -s <(sed 's/"watermark":{[^}]*},"speed_events":[0-9]*,//' "$LOG_DIR/top10-be
 # ---------------------------------------------------------------- results
 mib_per_million=$(awk -v a="$rss_empty" -v b="$rss_loaded" -v n="$memory_events" 'BEGIN { printf "%.0f", (b - a) / 1024 / (n / 1e6) }')
 full_ratio=$(awk -v a="$full_view_seconds" -v b="$groupby_best" 'BEGIN { printf "%.2f", a / b }')
+ctas_ratio=$(awk -v a="$full_view_seconds" -v b="$ctas_best" 'BEGIN { printf "%.2f", a / b }')
 full_total_ratio=$(awk -v a="$full_seconds" -v b="$groupby_best" 'BEGIN { printf "%.2f", a / b }')
 nightly_ratio=$(awk -v a="$nightly_seconds" -v b="$full_seconds" 'BEGIN { printf "%.3f", a / b }')
 cat >"$RESULT_FILE" <<RESULTS
@@ -234,7 +246,8 @@ Command: \`$invocation\` on $(nproc) cores, PostgreSQL $pg_version. History: $hi
 
 | measure | figure | baseline in the same run | ratio | target |
 | --- | --- | --- | --- | --- |
-| \`batch run --full\`, sales_by_product_hour | $full_view_seconds s | hand-written GROUP BY: $groupby_best s | $full_ratio | <= 1.5 |
+| \`batch run --full\`, sales_by_product_hour | $full_view_seconds s | hand-written GROUP BY (every measure computed): $groupby_best s | $full_ratio | <= 1.5 |
+| the same | $full_view_seconds s | hand-written CREATE TABLE AS of that GROUP BY: $ctas_best s | $ctas_ratio | |
 | \`batch run --full\`, all five views | $full_seconds s | hand-written GROUP BY (one view): $groupby_best s | $full_total_ratio | |
 | nightly incremental run, one new day | $nightly_seconds s | full run: $full_seconds s | $nightly_ratio | <= 0.15 |
 | top-10 over 24 h, speed layer holding the new day | p50 $q1_p50 ms, p99 $q1_p99 ms, $q1_rps req/s | | | p99 < 10 ms |

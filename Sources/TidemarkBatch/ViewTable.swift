@@ -40,7 +40,7 @@ public struct ViewTable: Sendable {
     public var indexStatements: [String] {
         var statements = ["ALTER TABLE \(name) ADD PRIMARY KEY (\(groupColumns.joined(separator: ", ")))"]
         if definition.hasOnHand { statements.append("ALTER TABLE \(movesName) ADD PRIMARY KEY (store_id, product_id, occurred_at)") }
-        statements.append("ANALYZE \(name)")
+        // No ANALYZE: autovacuum analyzes new tables soon enough, and reads go by the primary key.
         return statements
     }
 

@@ -46,6 +46,7 @@ public struct QueryEngine: Sendable {
     public let tailer: SpeedTailer?
     public let batchReader: BatchReader
     let speedCache = SpeedPartCache()
+    let answerCache = AnswerCache()
 
     public init(speed: SpeedLayer, tailer: SpeedTailer?, batchReader: BatchReader) {
         self.speed = speed
@@ -60,6 +61,10 @@ public struct QueryEngine: Sendable {
                 try await Task.sleep(for: .milliseconds(min(5 * attempt, 50)))
             }
             guard let (batch, watermark) = speed.watermark(of: definition.name) else { break }
+            // A whole answer is a function of the query, the batch and the speed state's version.
+            let version = speed.read(view: definition.name, ifWatermark: watermark) { $0.version }
+            let answerKey = version.map { AnswerCache.Key(query: query, order: order, generation: batch?.generation, watermark: watermark, version: $0) }
+            if let answerKey, let cached = answerCache.answer(for: answerKey) { return cached }
             let merged: [RowKey: [MeasureState]]
             let speedEvents: Int
             if definition.hasOnHand {
@@ -71,20 +76,17 @@ public struct QueryEngine: Sendable {
                     guard case .rows(let batchRows) = try await batchReader.rows(of: definition, batch: batch, query: query) else { continue }
                     rows = batchRows
                 }
-                let rollUp = RollUp(definition: definition, query: query)
-                guard
-                    let events = speed.read(
-                        view: definition.name, ifWatermark: watermark,
-                        { state in
-                            rollUp.accumulate(state.aggregate.rows.lazy.map { (key: $0.key, value: $0.value) }, into: &rows)
-                            return state.aggregate.eventCount
-                        })
-                else { continue }
-                (merged, speedEvents) = (rows, events)
+                guard let part = speedPart(definition, query, watermark: watermark) else { continue }
+                for (key, states) in part.rows { RollUp.combine(states, into: &rows, at: key) }
+                (merged, speedEvents) = (rows, part.events)
             }
-            return ViewAnswer(
+            let answer = ViewAnswer(
                 definition: definition, query: query, batch: batch, watermark: watermark, speedEvents: speedEvents,
                 rows: Self.finish(merged, definition: definition, query: query, order: order))
+            if let answerKey, speed.read(view: definition.name, ifWatermark: watermark, { $0.version }) == answerKey.version {
+                answerCache.store(answer, for: answerKey)
+            }
+            return answer
         }
         throw Unavailable()
     }
@@ -177,18 +179,20 @@ public struct QueryEngine: Sendable {
     static func finish(_ rows: [RowKey: [MeasureState]], definition: PipelineDefinition, query: ViewQuery, order: AnswerOrder) -> [AnswerRow] {
         let stored = definition.storedMeasures
         let hasBucket = query.grain.map { $0 != .all } ?? false
+        // Per measure: its position among the stored states, or its expression over earlier values.
+        let positions: [Int: Int] = Dictionary(
+            uniqueKeysWithValues: definition.measures.indices.compactMap { index in
+                stored.firstIndex { $0.name == definition.measures[index].name }.map { (index, $0) }
+            })
+        let measureIndex = Dictionary(uniqueKeysWithValues: definition.measures.enumerated().map { ($1.name, $0) })
         var answer: [AnswerRow] = rows.map { key, states in
-            var byName: [String: Int64?] = [:]
-            for (measure, state) in zip(stored, states) { byName[measure.name] = state.value }
             var values: [Int64?] = []
             values.reserveCapacity(definition.measures.count)
-            for measure in definition.measures {
+            for (index, measure) in definition.measures.enumerated() {
                 if case .derived(let expression) = measure.kind {
-                    let value = expression.evaluate { byName[$0] ?? nil }
-                    byName[measure.name] = value
-                    values.append(value)
+                    values.append(expression.evaluate { name in measureIndex[name].flatMap { $0 < values.count ? values[$0] : nil } })
                 } else {
-                    values.append(byName[measure.name] ?? nil)
+                    values.append(positions[index].flatMap { states[$0].value })
                 }
             }
             return AnswerRow(bucket: hasBucket ? key.bucket : nil, keys: key.keys, values: values)

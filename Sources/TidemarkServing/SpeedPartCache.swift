@@ -35,3 +35,32 @@ final class SpeedPartCache: Sendable {
         }
     }
 }
+
+/// Whole answers, valid while the batch and the view's speed state are unchanged.
+final class AnswerCache: Sendable {
+    struct Key: Hashable {
+        var query: ViewQuery
+        var order: AnswerOrder
+        var generation: Int64?
+        var watermark: Int64
+        var version: UInt64
+    }
+
+    private let entries = Mutex<[Key: ViewAnswer]>([:])
+    private let limit: Int
+
+    init(limit: Int = 256) {
+        self.limit = limit
+    }
+
+    func answer(for key: Key) -> ViewAnswer? {
+        entries.withLock { $0[key] }
+    }
+
+    func store(_ answer: ViewAnswer, for key: Key) {
+        entries.withLock { entries in
+            if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
+            entries[key] = answer
+        }
+    }
+}

@@ -3,12 +3,13 @@ import Foundation
 import Logging
 import PostgresNIO
 import TidemarkBatch
+import TidemarkPipelines
 import TidemarkRawLog
 
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch", abstract: "The batch layer: recompute the views from the raw log, and show past runs.",
-        subcommands: [BatchRunCommand.self, BatchStatusCommand.self])
+        subcommands: [BatchRunCommand.self, BatchStatusCommand.self, BatchSQLCommand.self])
 }
 
 struct BatchRunCommand: AsyncParsableCommand {
@@ -109,4 +110,25 @@ struct BatchStatusCommand: AsyncParsableCommand {
 
 extension String {
     func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
+
+struct BatchSQLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sql", abstract: "Print the SQL the batch layer runs for each view ($1, $2: the seq range).")
+
+    @Option(help: "Only this view.")
+    var view: String?
+    @Flag(help: "The incremental statements rather than the full build.")
+    var incremental = false
+    @OptionGroup var pipelines: PipelineOptions
+
+    func run() throws {
+        for definition in try pipelines.load().views where view == nil || definition.name == view {
+            let table = ViewTable(definition: definition, generation: 0)
+            print("-- \(definition.name) (\(definition.file))")
+            for statement in incremental ? table.incrementalStatements : table.fullStatements + table.indexStatements {
+                print(statement + ";\n")
+            }
+        }
+    }
 }
