@@ -39,12 +39,19 @@ done
 [ -n "$url" ] || { echo "the server did not start; its log:" >&2; cat "$log" >&2; exit 1; }
 
 "$bin" load --url "$url" sample-data/*.ndjson.gz
+# The nightly job, once now: the batch layer takes over what the speed layer held.
+"$bin" batch run --data-dir "$data_dir" --log-level warning
 
 cat <<MSG
 
 Tidemark is running at $url (log: $log)
   post events:   curl -X POST $url/v1/events -H 'Content-Type: application/json' \\
                    -d '{"id":"demo-1","type":"sale","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","store_id":"S01","product_id":"P00001","quantity":1,"unit_price_cents":250}'
+  views:         $url/v1/views
+  top products:  $url/v1/views/sales_by_product_hour?grain=all&group_by=product_id&order_by=-net_revenue_cents&limit=10
+  per store/day: $url/v1/views/sales_by_store_day?format=csv
+  stock:         $url/v1/stock?below=5
+  batch runs:    $bin batch status --data-dir $data_dir
   health:        $url/healthz   $url/readyz
   database:      $("$bin" db status --data-dir "$data_dir" | sed 's/:[^:@]*@/:***@/')
 Press Ctrl-C to stop.

@@ -44,9 +44,24 @@ public struct BatchRunner: Sendable {
     /// Progress lines for long runs (the CLI prints them on stderr).
     public let progress: @Sendable (String) -> Void
 
-    public init(catalog: PipelineCatalog, logger: Logger, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    /// Memory settings of the batch's own session: the aggregates of a large view and the
+    /// sorts of its primary key spill to disk with PostgreSQL's defaults (4 MB, 64 MB).
+    public struct SessionSettings: Sendable {
+        public var workMem = "256MB"
+        public var maintenanceWorkMem = "1GB"
+
+        public init() {}
+    }
+
+    public let settings: SessionSettings
+
+    public init(
+        catalog: PipelineCatalog, logger: Logger, settings: SessionSettings = SessionSettings(),
+        progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.catalog = catalog
         self.logger = logger
+        self.settings = settings
         self.progress = progress
     }
 
@@ -59,6 +74,11 @@ public struct BatchRunner: Sendable {
 
     private func run(on connection: PostgresConnection, mode: Mode, wait: Bool) async throws -> Outcome {
         let lock = "\(AdvisoryLock.namespace), \(AdvisoryLock.batchRun.rawValue)"
+        // set_config with false: for the session (reset when the pooled connection is reused
+        // only by this runner, which sets them again).
+        try await connection.query(
+            "SELECT set_config('work_mem', \(settings.workMem), false), set_config('maintenance_work_mem', \(settings.maintenanceWorkMem), false)",
+            logger: logger)
         if wait {
             progress("waiting for the batch lock")
             try await connection.query(PostgresQuery(unsafeSQL: "SELECT pg_advisory_lock(\(lock))"), logger: logger)

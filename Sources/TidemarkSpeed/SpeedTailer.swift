@@ -25,6 +25,8 @@ public final class SpeedTailer: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     private let wakeRequest = Mutex<WakeRequest?>(nil)
+    /// Batches already reported as computed from another definition (logged once each).
+    private let warnedGenerations = Mutex<Set<Int64>>([])
 
     enum WakeRequest {
         case readLog
@@ -114,7 +116,7 @@ public final class SpeedTailer: Service, Sendable {
         for view in speed.catalog.views {
             var target = published[view.name]
             if let batch = target, batch.fingerprint != view.fingerprint {
-                if served[view.name]??.generation != batch.generation {
+                if warnedGenerations.withLock({ $0.insert(batch.generation).inserted }) {
                     logger.warning(
                         "the published batch of this view was computed from another definition; serving it from the speed layer alone until the next batch run",
                         metadata: ["view": "\(view.name)"])

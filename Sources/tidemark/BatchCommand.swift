@@ -26,6 +26,10 @@ struct BatchRunCommand: AsyncParsableCommand {
     var full = false
     @Flag(help: "Wait for a run already in progress instead of exiting with status 75.")
     var wait = false
+    @Option(help: "work_mem of the batch's PostgreSQL session (aggregation memory before spilling to disk).")
+    var workMem = "256MB"
+    @Option(help: "maintenance_work_mem of the batch's session (sorting for the primary keys of rebuilt views).")
+    var maintenanceWorkMem = "1GB"
     @OptionGroup var pipelines: PipelineOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
@@ -42,7 +46,10 @@ struct BatchRunCommand: AsyncParsableCommand {
         do {
             let outcome = try await withPostgresClient(url: url, logger: logger) { client in
                 try await Migrator().migrate(client: client, logger: logger)
-                return try await BatchRunner(catalog: catalog, logger: logger, progress: progress)
+                var settings = BatchRunner.SessionSettings()
+                settings.workMem = workMem
+                settings.maintenanceWorkMem = maintenanceWorkMem
+                return try await BatchRunner(catalog: catalog, logger: logger, settings: settings, progress: progress)
                     .run(client: client, mode: full ? .full : .incremental, wait: wait)
             }
             let rows = outcome.rowsPerView.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
