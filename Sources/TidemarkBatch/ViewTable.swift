@@ -30,12 +30,6 @@ public struct ViewTable: Sendable {
 
     // MARK: Creating
 
-    /// The movements table of an `on_hand` view; the view table itself is created by the
-    /// full build's `CREATE TABLE AS`.
-    var createMovesStatement: String {
-        "CREATE TABLE \(movesName) (store_id text COLLATE \"C\" NOT NULL, product_id text COLLATE \"C\" NOT NULL, occurred_at timestamptz NOT NULL, delta bigint NOT NULL)"
-    }
-
     /// Indexes come after the bulk build, which is faster than maintaining them row by row.
     public var indexStatements: [String] {
         var statements = ["ALTER TABLE \(name) ADD PRIMARY KEY (\(groupColumns.joined(separator: ", ")))"]
@@ -138,10 +132,10 @@ public struct ViewTable: Sendable {
     }
 
     /// Statements that compute the whole view from events in `($1, $2]` into an empty table.
-    /// `CREATE TABLE AS` rather than `INSERT ... SELECT`: PostgreSQL runs it with parallel workers.
+    /// `CREATE TABLE AS` rather than `INSERT ... SELECT`: PostgreSQL can run it with parallel
+    /// workers (`BatchRunner` makes the planner willing to, see `parallelBuildSettings`).
     public var fullStatements: [String] {
-        ["CREATE TABLE \(name) AS\n\(aggregateQuery)"] + (definition.hasOnHand ? [createMovesStatement] : [])
-            + onHandStatements(incremental: false)
+        ["CREATE TABLE \(name) AS\n\(aggregateQuery)"] + onHandStatements(incremental: false)
     }
 
     /// Statements that fold events in `($1, $2]` into the existing rows.
@@ -164,17 +158,17 @@ public struct ViewTable: Sendable {
             """
         let sameKey = "t.store_id = c.store_id AND t.product_id = c.product_id"
         let setCount = "\(c)__count_at = c.occurred_at, \(c)__count_id = c.id, \(c)__count_qty = c.quantity"
-        let newMovements = """
-            INSERT INTO \(movesName) AS m (store_id, product_id, occurred_at, delta)
-            SELECT e.store_id, e.product_id, e.occurred_at, sum(\(Self.delta))::bigint
+        let movementsAfterCount = """
+            SELECT e.store_id AS store_id, e.product_id AS product_id, e.occurred_at AS occurred_at, sum(\(Self.delta))::bigint AS delta
             FROM events e JOIN \(name) t ON t.store_id = e.store_id AND t.product_id = e.product_id
             WHERE \(Self.range) AND \(Self.movement) AND (t.\(c)__count_at IS NULL OR e.occurred_at > t.\(c)__count_at)
             GROUP BY 1, 2, 3
             """
+        let newMovements = "INSERT INTO \(movesName) AS m (store_id, product_id, occurred_at, delta)\n" + movementsAfterCount
         if !incremental {
             return [
                 "UPDATE \(name) t SET \(setCount) FROM (\(latestCounts)) c WHERE \(sameKey)",
-                newMovements,
+                "CREATE TABLE \(movesName) AS\n" + movementsAfterCount,
                 """
                 UPDATE \(name) t SET \(c) = s.total
                 FROM (SELECT store_id, product_id, sum(delta)::bigint AS total FROM \(movesName) GROUP BY 1, 2) s

@@ -26,10 +26,10 @@ struct BatchRunCommand: AsyncParsableCommand {
     var full = false
     @Flag(help: "Wait for a run already in progress instead of exiting with status 75.")
     var wait = false
-    @Option(help: "work_mem of the batch's PostgreSQL session (aggregation memory before spilling to disk).")
-    var workMem = "256MB"
-    @Option(help: "maintenance_work_mem of the batch's session (sorting for the primary keys of rebuilt views).")
-    var maintenanceWorkMem = "1GB"
+    @Option(help: "work_mem of the batch's PostgreSQL session, e.g. 64MB (default: the server's).")
+    var workMem: String?
+    @Option(help: "maintenance_work_mem of the batch's session, for the primary keys of rebuilt views (default: the server's).")
+    var maintenanceWorkMem: String?
     @OptionGroup var pipelines: PipelineOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
