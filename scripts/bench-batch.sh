@@ -107,7 +107,10 @@ run_query_wrk() { # LABEL -> sets w_rps w_p50 w_p99
     local label=$1
     local out=$LOG_DIR/wrk-$label.txt
     local path="/v1/views/sales_by_product_hour?from=-24h&grain=all&group_by=product_id&order_by=-net_revenue_cents&limit=10"
-    curl -sf "http://127.0.0.1:$server_port$path" >"$LOG_DIR/top10-$label.json" || die "the top-10 query failed"
+    # The first request after a change computes the answer (batch part from PostgreSQL, speed
+    # part from memory); wrk's repeats of the same query then come from the answer cache.
+    w_cold=$(curl -sf -o "$LOG_DIR/top10-$label.json" -w '%{time_total}' "http://127.0.0.1:$server_port$path") || die "the top-10 query failed"
+    w_cold=$(awk -v t="$w_cold" 'BEGIN { printf "%.1f", t * 1000 }')
     timeout $((DURATION + 60)) wrk -t 2 -c 16 -d "${DURATION}s" --timeout 10s --latency -s Benchmarks/views/query.lua \
         "http://127.0.0.1:$server_port$path" | tee "$out" >&2
     local line
@@ -223,14 +226,14 @@ day_events=$(($(q "$db_url" "SELECT count(*) FROM events") - history_events))
 wait_speed_caught_up
 log "top-10 query while the speed layer holds the new day"
 run_query_wrk before-nightly
-q1_rps=$w_rps q1_p50=$w_p50 q1_p99=$w_p99
+q1_rps=$w_rps q1_p50=$w_p50 q1_p99=$w_p99 q1_cold=$w_cold
 log "nightly incremental run"
 batch_run nightly
 nightly_seconds=$run_seconds
 sleep 2
 log "top-10 query after the nightly run"
 run_query_wrk after-nightly
-q2_rps=$w_rps q2_p50=$w_p50 q2_p99=$w_p99
+q2_rps=$w_rps q2_p50=$w_p50 q2_p99=$w_p99 q2_cold=$w_cold
 cmp -s <(sed 's/"watermark":{[^}]*},"speed_events":[0-9]*,//' "$LOG_DIR/top10-before-nightly.json") \
     <(sed 's/"watermark":{[^}]*},"speed_events":[0-9]*,//' "$LOG_DIR/top10-after-nightly.json") \
     || die "the top-10 answer changed when the nightly batch took over"
@@ -252,8 +255,8 @@ Command: \`$invocation\` on $(nproc) cores, PostgreSQL $pg_version. History: $hi
 | the same | $full_view_seconds s | hand-written CREATE TABLE AS of that GROUP BY: $ctas_best s | $ctas_ratio | |
 | \`batch run --full\`, all five views | $full_seconds s | hand-written GROUP BY (one view): $groupby_best s | $full_total_ratio | |
 | nightly incremental run, one new day | $nightly_seconds s | full run: $full_seconds s | $nightly_ratio | <= 0.15 |
-| top-10 over 24 h, speed layer holding the new day | p50 $q1_p50 ms, p99 $q1_p99 ms, $q1_rps req/s | | | p99 < 10 ms |
-| top-10 over 24 h, after the nightly run | p50 $q2_p50 ms, p99 $q2_p99 ms, $q2_rps req/s | | | p99 < 10 ms |
+| top-10 over 24 h, speed layer holding the new day | p50 $q1_p50 ms, p99 $q1_p99 ms, $q1_rps req/s (first, uncached request: $q1_cold ms) | | | p99 < 10 ms |
+| top-10 over 24 h, after the nightly run | p50 $q2_p50 ms, p99 $q2_p99 ms, $q2_rps req/s (first, uncached request: $q2_cold ms) | | | p99 < 10 ms |
 | speed layer resident memory | $mib_per_million MiB per million events above W | RSS $((rss_empty / 1024)) MiB empty, $((rss_loaded / 1024)) MiB holding $memory_events events | | |
 
 Logs: \`$LOG_DIR\`.
