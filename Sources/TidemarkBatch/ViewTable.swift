@@ -53,7 +53,8 @@ public struct ViewTable: Sendable {
 
     /// The select list that aggregates raw events into one row per bucket and key.
     private var aggregateSelect: [String] {
-        var select = (hasBucket ? ["date_trunc('\(definition.grain.sqlField ?? "day")', e.occurred_at, 'UTC')"] : [])
+        var select =
+            (hasBucket ? ["date_trunc('\(definition.grain.sqlField ?? "day")', e.occurred_at, 'UTC')"] : [])
             + definition.keys.map { "(\($0.sql)) COLLATE \"C\"" }
         for measure in definition.storedMeasures {
             let isTime = measure.valueType == .timestamp
@@ -141,7 +142,10 @@ public struct ViewTable: Sendable {
     /// Statements that fold events in `($1, $2]` into the existing rows.
     public var incrementalStatements: [String] {
         let conflict = mergeAssignments.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(mergeAssignments.joined(separator: ", "))"
-        return ["INSERT INTO \(name) AS t (\(insertColumns.joined(separator: ", ")))\n" + aggregateQuery + "\nON CONFLICT (\(groupColumns.joined(separator: ", "))) \(conflict)"]
+        return [
+            "INSERT INTO \(name) AS t (\(insertColumns.joined(separator: ", ")))\n" + aggregateQuery
+                + "\nON CONFLICT (\(groupColumns.joined(separator: ", "))) \(conflict)"
+        ]
             + onHandStatements(incremental: true)
     }
 

@@ -35,3 +35,42 @@ public struct EventFilter: Sendable, Hashable {
         return types + "/" + stockKinds.map(\.rawValue).sorted().joined(separator: ",")
     }
 }
+
+/// `EventFilter` as bits, for the per-event test of the speed layer (no hashing).
+struct EventMask: Sendable {
+    let types: UInt8
+    /// 0 when any stock kind passes.
+    let kinds: UInt8
+
+    init(_ filter: EventFilter) {
+        types = filter.types.reduce(0) { $0 | Self.bit($1) }
+        kinds = filter.stockKinds?.reduce(0) { $0 | Self.bit($1) } ?? 0
+    }
+
+    static func bit(_ type: EventType) -> UInt8 {
+        switch type {
+        case .sale: 1
+        case .return: 2
+        case .stock: 4
+        case .price: 8
+        }
+    }
+
+    static func bit(_ kind: StockKind) -> UInt8 {
+        switch kind {
+        case .receipt: 1
+        case .adjustment: 2
+        case .count: 4
+        }
+    }
+
+    @inline(__always)
+    func matches(_ event: Event) -> Bool {
+        switch event.payload {
+        case .sale: types & 1 != 0
+        case .return: types & 2 != 0
+        case .price: types & 8 != 0
+        case .stock(let kind, _): types & 4 != 0 && (kinds == 0 || kinds & Self.bit(kind) != 0)
+        }
+    }
+}

@@ -44,25 +44,36 @@ public indirect enum ValueExpression: Sendable, Hashable {
     /// validation's bounds on quantities and prices keep out of reach.
     public func evaluate(_ lookup: (String) -> Int64?) -> Int64? {
         switch self {
-        case .name(let name): return lookup(name)
-        case .literal(let value): return value
-        case .negate(let inner):
-            guard let value = inner.evaluate(lookup) else { return nil }
-            return value == .min ? .max : -value
-        case .add(let left, let right), .subtract(let left, let right), .multiply(let left, let right):
-            guard let l = left.evaluate(lookup), let r = right.evaluate(lookup) else { return nil }
-            switch self {
-            case .add:
-                let (result, overflow) = l.addingReportingOverflow(r)
-                return overflow ? (r > 0 ? .max : .min) : result
-            case .subtract:
-                let (result, overflow) = l.subtractingReportingOverflow(r)
-                return overflow ? (r < 0 ? .max : .min) : result
-            default:
-                let (result, overflow) = l.multipliedReportingOverflow(by: r)
-                return overflow ? ((l < 0) == (r < 0) ? .max : .min) : result
-            }
+        case .name(let name): lookup(name)
+        case .literal(let value): value
+        case .negate(let inner): Self.negated(inner.evaluate(lookup))
+        case .add(let l, let r): Self.sum(l.evaluate(lookup), r.evaluate(lookup))
+        case .subtract(let l, let r): Self.difference(l.evaluate(lookup), r.evaluate(lookup))
+        case .multiply(let l, let r): Self.product(l.evaluate(lookup), r.evaluate(lookup))
         }
+    }
+
+    static func negated(_ value: Int64?) -> Int64? {
+        guard let value else { return nil }
+        return value == .min ? .max : -value
+    }
+
+    static func sum(_ left: Int64?, _ right: Int64?) -> Int64? {
+        guard let l = left, let r = right else { return nil }
+        let (result, overflow) = l.addingReportingOverflow(r)
+        return overflow ? (r > 0 ? .max : .min) : result
+    }
+
+    static func difference(_ left: Int64?, _ right: Int64?) -> Int64? {
+        guard let l = left, let r = right else { return nil }
+        let (result, overflow) = l.subtractingReportingOverflow(r)
+        return overflow ? (r < 0 ? .max : .min) : result
+    }
+
+    static func product(_ left: Int64?, _ right: Int64?) -> Int64? {
+        guard let l = left, let r = right else { return nil }
+        let (result, overflow) = l.multipliedReportingOverflow(by: r)
+        return overflow ? ((l < 0) == (r < 0) ? .max : .min) : result
     }
 
     /// Every name the expression reads.

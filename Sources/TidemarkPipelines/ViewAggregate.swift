@@ -22,14 +22,16 @@ public struct ViewAggregate: Sendable {
     public private(set) var eventCount = 0
     public private(set) var rowCount = 0
     private let plans: [MeasurePlan]
+    private let source: EventMask
 
     public init(definition: PipelineDefinition) {
         self.definition = definition
         self.plans = definition.storedMeasures.map(MeasurePlan.init)
+        self.source = EventMask(definition.source)
     }
 
     public mutating func fold(_ event: Event) {
-        guard definition.source.matches(event) else { return }
+        guard source.matches(event) else { return }
         eventCount += 1
         let bucket = definition.grain.bucketStart(event.occurredAt.microsecondsSinceEpoch)
         let keys = definition.keys.map { $0.value(of: event) }
@@ -64,12 +66,12 @@ public struct ViewAggregate: Sendable {
 /// A stored measure resolved for evaluation against events.
 struct MeasurePlan: Sendable {
     let kind: MeasureKind
-    let filter: EventFilter?
+    let filter: EventMask?
     let expression: FieldExpression?
 
     init(_ measure: MeasureDefinition) {
         kind = measure.kind
-        filter = measure.filter
+        filter = measure.filter.map(EventMask.init)
         switch measure.kind {
         case .sum(let e), .min(let e), .max(let e), .latest(let e): expression = FieldExpression(e)
         case .count, .onHand, .derived: expression = nil
@@ -93,16 +95,24 @@ struct MeasurePlan: Sendable {
             guard let value = expression?.evaluate(event) else { return }
             let candidate = LatestValue(at: event.occurredAt.microsecondsSinceEpoch, id: event.id, value: value)
             if current.map({ candidate.isLater(than: $0) }) ?? true { state = .latest(candidate) }
-        case .onHand(var onHand):
-            let at = event.occurredAt.microsecondsSinceEpoch
-            switch event.payload {
-            case .sale(let line): onHand.add(StockMovement(at: at, delta: -line.quantity))
-            case .return(let line): onHand.add(StockMovement(at: at, delta: line.quantity))
-            case .stock(.count, let quantity): onHand.add(StockCount(at: at, id: event.id, quantity: quantity))
-            case .stock(_, let quantity): onHand.add(StockMovement(at: at, delta: quantity))
-            case .price: return
-            }
-            state = .onHand(onHand)
+        case .onHand:
+            Self.foldOnHand(event, into: &state)
+        }
+    }
+
+    /// Outside the `switch` over `state`: a switch keeps its subject (and so the boxed
+    /// movements) alive to its end, which would copy the movements on every append.
+    private static func foldOnHand(_ event: Event, into state: inout MeasureState) {
+        guard case .onHand(var onHand) = state else { return }
+        state = .sum(0)  // drop the box's reference: the movements are now ours alone
+        defer { state = .onHand(onHand) }
+        let at = event.occurredAt.microsecondsSinceEpoch
+        switch event.payload {
+        case .sale(let line): onHand.add(StockMovement(at: at, delta: -line.quantity))
+        case .return(let line): onHand.add(StockMovement(at: at, delta: line.quantity))
+        case .stock(.count, let quantity): onHand.add(StockCount(at: at, id: event.id, quantity: quantity))
+        case .stock(_, let quantity): onHand.add(StockMovement(at: at, delta: quantity))
+        case .price: break
         }
     }
 }
@@ -111,24 +121,31 @@ struct MeasurePlan: Sendable {
 indirect enum FieldExpression: Sendable {
     case field(EventField)
     case literal(Int64)
-    case expression(ValueExpression, [String: EventField])
+    case negate(FieldExpression)
+    case add(FieldExpression, FieldExpression)
+    case subtract(FieldExpression, FieldExpression)
+    case multiply(FieldExpression, FieldExpression)
 
     init(_ expression: ValueExpression) {
         switch expression {
         case .name(let name): self = EventField(rawValue: name).map(FieldExpression.field) ?? .literal(0)
         case .literal(let value): self = .literal(value)
-        default:
-            var fields: [String: EventField] = [:]
-            for name in expression.names { fields[name] = EventField(rawValue: name) }
-            self = .expression(expression, fields)
+        case .negate(let inner): self = .negate(FieldExpression(inner))
+        case .add(let l, let r): self = .add(FieldExpression(l), FieldExpression(r))
+        case .subtract(let l, let r): self = .subtract(FieldExpression(l), FieldExpression(r))
+        case .multiply(let l, let r): self = .multiply(FieldExpression(l), FieldExpression(r))
         }
     }
 
+    /// The same arithmetic as `ValueExpression.evaluate` (nil propagates, overflow saturates).
     func evaluate(_ event: Event) -> Int64? {
         switch self {
-        case .field(let field): field.value(of: event)
-        case .literal(let value): value
-        case .expression(let expression, let fields): expression.evaluate { fields[$0]?.value(of: event) }
+        case .field(let field): return field.value(of: event)
+        case .literal(let value): return value
+        case .negate(let inner): return ValueExpression.negated(inner.evaluate(event))
+        case .add(let l, let r): return ValueExpression.sum(l.evaluate(event), r.evaluate(event))
+        case .subtract(let l, let r): return ValueExpression.difference(l.evaluate(event), r.evaluate(event))
+        case .multiply(let l, let r): return ValueExpression.product(l.evaluate(event), r.evaluate(event))
         }
     }
 }

@@ -63,7 +63,9 @@ public struct QueryEngine: Sendable {
             guard let (batch, watermark) = speed.watermark(of: definition.name) else { break }
             // A whole answer is a function of the query, the batch and the speed state's version.
             let version = speed.read(view: definition.name, ifWatermark: watermark) { $0.version }
-            let answerKey = version.map { AnswerCache.Key(query: query, order: order, generation: batch?.generation, watermark: watermark, version: $0) }
+            let answerKey = version.map {
+                AnswerCache.Key(query: query, order: order, generation: batch?.generation, watermark: watermark, version: $0)
+            }
             if let answerKey, let cached = answerCache.answer(for: answerKey) { return cached }
             let merged: [RowKey: [MeasureState]]
             let speedEvents: Int

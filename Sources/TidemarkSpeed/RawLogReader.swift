@@ -55,36 +55,35 @@ public struct RawLogReader: Sendable {
         return 0
     }
 
+    /// One row, decoded in a single pass over its cells (no random-access index per row).
     static func decode(_ row: PostgresRow) throws -> LoggedEvent {
-        let cells = row.makeRandomAccess()
-        let seq = try cells[0].decode(Int64.self)
-        let type = try cells[2].decode(String.self)
-        let quantity = try cells[6].decode(Int64?.self)
+        let (
+            seq, id, type, occurredAt, storeID, productID, quantity, unitPrice, priceCents, stockKind, category, customerID, orderID, channel,
+            currency
+        ) =
+            try row.decode(
+                (Int64, String, String, Int64, String, String, Int64?, Int64?, Int64?, String?, String?, String?, String?, String?, String?).self)
         let payload: EventPayload
         switch EventType(rawValue: type) {
         case .sale?, .return?:
-            guard let quantity, let unitPrice = try cells[7].decode(Int64?.self) else {
-                throw CorruptRow(seq: seq, problem: "a \(type) without quantity or unit_price_cents")
-            }
+            guard let quantity, let unitPrice else { throw CorruptRow(seq: seq, problem: "a \(type) without quantity or unit_price_cents") }
             let line = SaleLine(
-                quantity: quantity, unitPriceCents: unitPrice, category: try cells[10].decode(String?.self),
-                customerID: try cells[11].decode(String?.self), orderID: try cells[12].decode(String?.self),
-                channel: try cells[13].decode(String?.self), currency: try cells[14].decode(String?.self))
+                quantity: quantity, unitPriceCents: unitPrice, category: category, customerID: customerID, orderID: orderID,
+                channel: channel, currency: currency)
             payload = type == "sale" ? .sale(line) : .return(line)
         case .stock?:
-            guard let quantity, let kind = StockKind(rawValue: try cells[9].decode(String?.self) ?? "") else {
+            guard let quantity, let kind = stockKind.flatMap(StockKind.init(rawValue:)) else {
                 throw CorruptRow(seq: seq, problem: "a stock event without quantity or kind")
             }
             payload = .stock(kind, quantity: quantity)
         case .price?:
-            guard let cents = try cells[8].decode(Int64?.self) else { throw CorruptRow(seq: seq, problem: "a price event without price_cents") }
-            payload = .price(cents: cents)
+            guard let priceCents else { throw CorruptRow(seq: seq, problem: "a price event without price_cents") }
+            payload = .price(cents: priceCents)
         case nil:
             throw CorruptRow(seq: seq, problem: "unknown type '\(type)'")
         }
         let event = Event(
-            id: try cells[1].decode(String.self), occurredAt: Timestamp(microsecondsSinceEpoch: try cells[3].decode(Int64.self)),
-            storeID: try cells[4].decode(String.self), productID: try cells[5].decode(String.self), payload: payload)
+            id: id, occurredAt: Timestamp(microsecondsSinceEpoch: occurredAt), storeID: storeID, productID: productID, payload: payload)
         return LoggedEvent(seq: seq, event: event)
     }
 }

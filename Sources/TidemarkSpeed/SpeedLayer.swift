@@ -53,13 +53,15 @@ public final class SpeedLayer: Sendable {
     func fold(_ events: [LoggedEvent]) {
         guard let last = events.last else { return }
         state.withLock { state in
-            for name in state.views.keys {
-                let watermark = state.views[name]!.watermark
-                let before = state.views[name]!.aggregate.eventCount
-                for logged in events where logged.seq > watermark {
-                    state.views[name]!.aggregate.fold(logged.event)
+            for name in Array(state.views.keys) {
+                // Taken out and put back, so the aggregate is uniquely referenced and changes in place.
+                guard var view = state.views.removeValue(forKey: name) else { continue }
+                let before = view.aggregate.eventCount
+                for logged in events where logged.seq > view.watermark {
+                    view.aggregate.fold(logged.event)
                 }
-                if state.views[name]!.aggregate.eventCount != before { state.views[name]!.version &+= 1 }
+                if view.aggregate.eventCount != before { view.version &+= 1 }
+                state.views[name] = view
             }
             state.tail = max(state.tail, last.seq)
         }
