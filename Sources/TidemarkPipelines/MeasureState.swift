@@ -1,11 +1,18 @@
-/// Byte-wise order of ids, as PostgreSQL compares `text COLLATE "C"`.
-@inlinable
-func idIsGreater(_ left: String, _ right: String) -> Bool {
-    right.utf8.lexicographicallyPrecedes(left.utf8)
+/// Something taken from the event that is latest by `(occurred_at, id)`: DESIGN.md breaks
+/// ties of `occurred_at` by the greatest id, compared byte-wise as `text COLLATE "C"` is.
+public protocol LatestByTimeAndID {
+    var at: Int64 { get }
+    var id: String { get }
+}
+
+extension LatestByTimeAndID {
+    public func isLater(than other: Self) -> Bool {
+        at != other.at ? at > other.at : other.id.utf8.lexicographicallyPrecedes(id.utf8)
+    }
 }
 
 /// The value of the event that is latest by `(occurred_at, id)`.
-public struct LatestValue: Sendable, Hashable {
+public struct LatestValue: LatestByTimeAndID, Sendable, Hashable {
     public var at: Int64
     public var id: String
     public var value: Int64
@@ -15,14 +22,10 @@ public struct LatestValue: Sendable, Hashable {
         self.id = id
         self.value = value
     }
-
-    public func isLater(than other: LatestValue) -> Bool {
-        at != other.at ? at > other.at : idIsGreater(id, other.id)
-    }
 }
 
 /// A physical count: sets on-hand at `at`.
-public struct StockCount: Sendable, Hashable {
+public struct StockCount: LatestByTimeAndID, Sendable, Hashable {
     public var at: Int64
     public var id: String
     public var quantity: Int64
@@ -31,10 +34,6 @@ public struct StockCount: Sendable, Hashable {
         self.at = at
         self.id = id
         self.quantity = quantity
-    }
-
-    public func isLater(than other: StockCount) -> Bool {
-        at != other.at ? at > other.at : idIsGreater(id, other.id)
     }
 }
 
