@@ -49,6 +49,10 @@ public struct ViewsController<Context: RequestContext>: Sendable {
         }
     }
 
+    /// Answers larger than this need an explicit `limit`: a forgotten filter on an hourly
+    /// view over years would otherwise build a response of millions of rows.
+    static var maxRows: Int { 100_000 }
+
     static func parameters(_ request: Request) -> [(key: String, value: String)] {
         request.uri.queryParameters.map { (String($0.key), String($0.value)) }
     }
@@ -58,11 +62,27 @@ public struct ViewsController<Context: RequestContext>: Sendable {
     }
 
     func answerOrUnavailable(_ definition: PipelineDefinition, _ query: ViewQuery, _ order: AnswerOrder) async throws -> ViewAnswer {
+        let answer: ViewAnswer
         do {
-            return try await engine.answer(definition, query, order: order)
+            answer = try await engine.answer(definition, query, order: order)
         } catch let error as QueryEngine.Unavailable {
             throw APIError(.serviceUnavailable, code: "batch_switching", message: error.description, retryAfterSeconds: 1)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // The batch part comes from PostgreSQL; without it there is no exact answer to give.
+            throw APIError(
+                .serviceUnavailable, code: "database_unavailable", message: "the batch views cannot be read from PostgreSQL right now",
+                retryAfterSeconds: 2)
         }
+        guard answer.rows.count <= Self.maxRows || order.limit != nil else {
+            throw APIError(
+                .badRequest, code: "too_many_rows",
+                message:
+                    "the answer has \(answer.rows.count) rows, more than \(Self.maxRows); narrow it with from/to, a coarser grain, group_by or filters, or set limit"
+            )
+        }
+        return answer
     }
 
     func render(_ answer: ViewAnswer, _ format: AnswerFormat) throws -> Response {

@@ -77,14 +77,20 @@ import TidemarkTestSupport
             #expect(second.status == 0, "\(second.output)")
             let newWatermark = Int64(try await server.database.scalar("SELECT max(seq) FROM events"))
             _ = try await Self.waitUntilExact(server, catalog, watermark: newWatermark)
+            // A full run replaces every generation (and drops the old tables) under the same queries.
+            let full = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString, ["--full"]))
+            #expect(full.status == 0, "\(full.output)")
+            try await Task.sleep(for: .milliseconds(1_500))
             stop.withLock { $0 = true }
             let seen = try await observer.value
             #expect(seen.allSatisfy { $0.units == total }, "a query saw a wrong total during the switch")
             #expect(seen.contains { $0.watermark == watermark } && seen.contains { $0.watermark == newWatermark })
+            let generations = try await server.database.scalar("SELECT min(generation) FROM tidemark_batch_views")
+            #expect(generations > 5, "the full run published new generations")
 
             let status = try TidemarkCommand.run(["batch", "status", "--database-url", server.databaseURL.urlString])
             #expect(status.status == 0)
-            #expect(status.output.components(separatedBy: "succeeded").count == 3, "\(status.output)")
+            #expect(status.output.components(separatedBy: "succeeded").count == 4, "three runs succeeded: \(status.output)")
         }
     }
 
