@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -47,11 +48,14 @@ public final class GroupCommitter: Service, Sendable {
     private let wake: AsyncStream<Void>.Continuation
     /// Called after each commit that stored events (the speed layer reads them at once).
     private let onCommit: @Sendable () -> Void
+    private let metrics: IngestMetrics
 
     public init(
-        store: any EventStore, configuration: GroupCommitConfiguration, logger: Logger, onCommit: @escaping @Sendable () -> Void = {}
+        store: any EventStore, configuration: GroupCommitConfiguration, logger: Logger, metrics: IngestMetrics = .disabled,
+        onCommit: @escaping @Sendable () -> Void = {}
     ) {
         self.store = store
+        self.metrics = metrics
         self.onCommit = onCommit
         self.configuration = configuration
         self.logger = logger
@@ -65,6 +69,11 @@ public final class GroupCommitter: Service, Sendable {
     /// Whether new requests are currently admitted (the database was reachable at last contact).
     public var isDatabaseAvailable: Bool {
         state.withLock { $0.isDatabaseAvailable }
+    }
+
+    /// Events waiting for a transaction (for the queue-depth gauge).
+    public var queuedEvents: Int {
+        state.withLock { $0.pendingEventCount }
     }
 
     /// Waits until the events are committed (or refused).
@@ -122,11 +131,17 @@ public final class GroupCommitter: Service, Sendable {
 
     private func write(_ batch: [GroupCommitQueue<Waiter>.Pending]) async {
         let events = batch.count == 1 ? batch[0].events : batch.flatMap(\.events)
+        let started = ContinuousClock.now
         do {
             let isNew = try await withTimeout(configuration.writeTimeout) { [store, logger] in
                 try await store.append(events, logger: logger)
             }
-            if isNew.contains(true) { onCommit() }
+            metrics.commitDuration.recordInterval(since: started)
+            metrics.batchEvents.record(events.count)
+            let acceptedTotal = isNew.count(where: { $0 })
+            metrics.accepted.increment(by: acceptedTotal)
+            metrics.duplicates.increment(by: events.count - acceptedTotal)
+            if acceptedTotal > 0 { onCommit() }
             var offset = 0
             for request in batch {
                 let count = request.events.count
@@ -140,9 +155,11 @@ public final class GroupCommitter: Service, Sendable {
             logger.warning("batch write refused by PostgreSQL; retrying requests one by one", metadata: ["error": "\(String(reflecting: error))"])
             for request in batch { await write([request]) }
         } catch let error where Self.isStatementError(error) {
+            metrics.refusals.increment()
             logger.error("PostgreSQL refused a write", metadata: ["error": "\(String(reflecting: error))"])
             for request in batch { request.waiter.resume(throwing: IngestRefusal.storageFailed("the database refused the write")) }
         } catch {
+            metrics.refusals.increment()
             logger.error("database unreachable; refusing ingests until it answers", metadata: ["error": "\(error)"])
             let waiting = state.withLock { $0.databaseFailed() }
             for request in batch + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }

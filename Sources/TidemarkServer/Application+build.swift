@@ -24,12 +24,21 @@ public func buildApplication(
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     let speed = SpeedLayer(catalog: configuration.pipelines)
     let tailer = SpeedTailer(speed: speed, client: client, configuration: configuration.speed, logger: logger)
+    let metrics = configuration.metrics
     let committer = GroupCommitter(
-        store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger, onCommit: { tailer.wake() })
+        store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger,
+        metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.wake() })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
 
     let router = Router(context: TidemarkRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
     router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+    router.get("metrics") { _, _ in
+        let text = await metrics.scrape(committer: committer, speed: speed, client: client, logger: logger)
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
     router.get("readyz") { _, _ in
         guard committer.isDatabaseAvailable else {
             throw APIError(.serviceUnavailable, code: "not_ready", message: "the database is unreachable", retryAfterSeconds: 2)
@@ -43,7 +52,7 @@ public func buildApplication(
     EventsController<TidemarkRequestContext>(
         committer: committer, validator: EventValidator(rules: configuration.validation), limits: configuration.ingestLimits
     ).addRoutes(to: v1)
-    ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine).addRoutes(to: v1)
+    ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine, metrics: metrics.factory).addRoutes(to: v1)
 
     var app = Application(
         router: router,

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     /// The views, from `Pipelines/`.
     public var pipelines: PipelineCatalog
     public var speed = SpeedTailer.Configuration()
+    /// Where `/metrics` reads from; each server gets its own registry.
+    public var metrics = ServerMetrics()
 
     public init(database: DatabaseURL, pipelines: PipelineCatalog) {
         self.database = database

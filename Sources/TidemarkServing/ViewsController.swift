@@ -1,3 +1,4 @@
+import CoreMetrics
 import HTTPTypes
 import Hummingbird
 import TidemarkAPI
@@ -10,11 +11,13 @@ public struct ViewsController<Context: RequestContext>: Sendable {
     let engine: QueryEngine
     let parser: ViewRequestParser
     let renderer = AnswerRenderer()
+    let metrics: any MetricsFactory
 
-    public init(catalog: PipelineCatalog, engine: QueryEngine) {
+    public init(catalog: PipelineCatalog, engine: QueryEngine, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.catalog = catalog
         self.engine = engine
         self.parser = ViewRequestParser(catalog: catalog)
+        self.metrics = metrics
     }
 
     public func addRoutes(to group: RouterGroup<Context>) {
@@ -63,6 +66,12 @@ public struct ViewsController<Context: RequestContext>: Sendable {
 
     func answerOrUnavailable(_ definition: PipelineDefinition, _ query: ViewQuery, _ order: AnswerOrder) async throws -> ViewAnswer {
         let answer: ViewAnswer
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = started.duration(to: .now).components
+            Timer(label: "tidemark_query_duration_seconds", dimensions: [("view", definition.name)], factory: metrics)
+                .recordNanoseconds(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000)
+        }
         do {
             answer = try await engine.answer(definition, query, order: order)
         } catch let error as QueryEngine.Unavailable {

@@ -1,0 +1,111 @@
+import CoreMetrics
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import Prometheus
+import TidemarkBatch
+import TidemarkEvents
+import TidemarkIngest
+import TidemarkSpeed
+
+/// The server's metrics: one Prometheus registry per server (passed in, not the global
+/// `MetricsSystem`), fed through swift-metrics by the layers, plus gauges read at scrape time.
+public struct ServerMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets["tidemark_group_commit_batch_events"] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000]
+        self.factory = factory
+    }
+
+    /// Sets the gauges that describe state rather than events, then writes the text format.
+    func scrape(committer: GroupCommitter, speed: SpeedLayer, client: PostgresClient, logger: Logger) async -> String {
+        registry.makeGauge(name: "tidemark_group_commit_queue_events", labels: [], help: "Events waiting for a transaction")
+            .set(Double(committer.queuedEvents))
+        registry.makeGauge(name: "tidemark_database_available", labels: [], help: "1 while PostgreSQL answers the ingest path")
+            .set(committer.isDatabaseAvailable ? 1.0 : 0.0)
+        registry.makeGauge(name: "tidemark_speed_caught_up", labels: [], help: "1 once the speed layer has read the raw log")
+            .set(speed.isCaughtUp ? 1.0 : 0.0)
+        registry.makeGauge(name: "tidemark_speed_tail_seq", labels: [], help: "Highest raw-log seq the speed layer has read")
+            .set(Double(speed.tail))
+        let now = Timestamp.now().microsecondsSinceEpoch
+        let served = speed.servedBatches
+        for (view, size) in speed.sizes {
+            let labels = [("view", view)]
+            registry.makeGauge(name: "tidemark_speed_events", labels: labels, help: "Events held by the speed layer above the view's watermark")
+                .set(Double(size.events))
+            registry.makeGauge(name: "tidemark_speed_rows", labels: labels, help: "Rows (keys and buckets) the speed layer holds")
+                .set(Double(size.rows))
+            let batch = served[view] ?? nil
+            registry.makeGauge(name: "tidemark_batch_watermark_seq", labels: labels, help: "Watermark of the batch served, 0 without one")
+                .set(Double(batch?.watermark ?? 0))
+            registry.makeGauge(
+                name: "tidemark_batch_watermark_age_seconds", labels: labels, help: "Seconds since the served batch was published (-1 without one)"
+            ).set(batch.map { Double(now - $0.publishedAtMicros) / 1e6 } ?? -1)
+        }
+        if let pages = Self.residentBytes() {
+            registry.makeGauge(name: "tidemark_process_resident_bytes", labels: [], help: "Resident memory of the server process")
+                .set(Double(pages))
+        }
+        await scrapeBatchRuns(client: client, logger: logger)
+        return registry.emitToString()
+    }
+
+    /// Batch runs happen in another process (cron); their record is in PostgreSQL.
+    private func scrapeBatchRuns(client: PostgresClient, logger: Logger) async {
+        do {
+            let rows = try await client.query(
+                """
+                SELECT status, count(*)::bigint,
+                    coalesce(max(extract(epoch FROM finished_at - started_at)) FILTER (WHERE id = (SELECT max(id) FROM tidemark_batch_runs WHERE status = 'succeeded')), 0)::float8
+                FROM tidemark_batch_runs GROUP BY status
+                """, logger: logger)
+            var lastDuration = 0.0
+            for try await (status, count, duration) in rows.decode((String, Int64, Double).self) {
+                registry.makeGauge(name: "tidemark_batch_runs", labels: [("status", status)], help: "Batch runs recorded, by status")
+                    .set(Double(count))
+                lastDuration = max(lastDuration, duration)
+            }
+            registry.makeGauge(name: "tidemark_batch_last_success_duration_seconds", labels: [], help: "Duration of the latest successful batch run")
+                .set(lastDuration)
+        } catch {
+            logger.debug("batch run metrics unavailable", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// Counts requests by route and status, and times them by route.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let factory: any MetricsFactory
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var status = 500
+        defer {
+            let route = context.endpointPath ?? "unmatched"
+            let dimensions = [("route", route), ("method", request.method.rawValue), ("status", String(status))]
+            Counter(label: "tidemark_http_requests_total", dimensions: dimensions, factory: factory).increment()
+            Timer(label: "tidemark_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+                .recordInterval(since: started)
+        }
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as any HTTPResponseError {
+            status = error.status.code
+            throw error
+        }
+    }
+}
