@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         // Events, validation and the wire format: pure values, no I/O.
@@ -125,10 +126,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // API keys with scopes: stored hashed, checked on every protected route.
+        .target(
+            name: "TidemarkAuth",
+            dependencies: [
+                "TidemarkAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wires the layers into one HTTP application.
         .target(
             name: "TidemarkServer",
             dependencies: [
+                "TidemarkAuth",
                 "TidemarkAPI",
                 "TidemarkEvents",
                 "TidemarkIngest",
@@ -168,6 +182,7 @@ let package = Package(
             name: "tidemark",
             dependencies: [
                 "TidemarkEvents",
+                "TidemarkAuth",
                 "TidemarkBatch",
                 "TidemarkPipelines",
                 "TidemarkRawLog",
@@ -235,6 +250,7 @@ let package = Package(
                 "TidemarkRawLog",
                 "TidemarkEvents",
                 "TidemarkGenerator",
+                "TidemarkAuth",
                 "TidemarkBatch",
                 "TidemarkPipelines",
                 "TidemarkServing",

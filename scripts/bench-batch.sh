@@ -147,7 +147,7 @@ per_chunk=$(((days + CHUNKS - 1) / CHUNKS))
 first_day=$(date -u -d "-$((days + 1)) days" +%Y-%m-%d)
 new_day=$(date -u -d "-1 day" +%Y-%m-%d)
 
-"$BIN/tidemark" serve --database-url "$db_url" --port 0 --log-level warning >"$LOG_DIR/server.log" 2>&1 &
+"$BIN/tidemark" serve --database-url "$db_url" --port 0 --log-level warning --no-auth >"$LOG_DIR/server.log" 2>&1 &
 server_pid=$!
 server_port=""
 for _ in $(seq 1 120); do

@@ -101,7 +101,7 @@ create_db() { # NAME [migrate] -> sets new_db_url; the database is dropped again
 
 start_server() { # URL LOGFILE -> sets server_pid and server_port
     local url=$1 logfile=$2
-    "$BIN/tidemark" serve --database-url "$url" --port 0 --log-level warning >"$logfile" 2>&1 &
+    "$BIN/tidemark" serve --database-url "$url" --port 0 --log-level warning --no-auth >"$logfile" 2>&1 &
     server_pid=$!
     server_port=""
     for _ in $(seq 1 120); do

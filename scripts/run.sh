@@ -38,16 +38,20 @@ for _ in $(seq 1 600); do
 done
 [ -n "$url" ] || { echo "the server did not start; its log:" >&2; cat "$log" >&2; exit 1; }
 
-"$bin" load --url "$url" sample-data/*.ndjson.gz
+# A key for this session (only its digest is stored); `tidemark keys list|revoke` manage keys.
+key=$("$bin" keys create --data-dir "$data_dir" --name "scripts/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" --scope ingest,query --log-level warning)
+"$bin" load --url "$url" --api-key "$key" sample-data/*.ndjson.gz
 # The nightly job, once now: the batch layer takes over what the speed layer held.
 "$bin" batch run --data-dir "$data_dir" --log-level warning
 
 cat <<MSG
 
 Tidemark is running at $url (log: $log)
-  post events:   curl -X POST $url/v1/events -H 'Content-Type: application/json' \\
+  API key:       $key   (ingest and query; send it as: Authorization: Bearer <key>)
+  post events:   curl -X POST $url/v1/events -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \\
                    -d '{"id":"demo-1","type":"sale","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","store_id":"S01","product_id":"P00001","quantity":1,"unit_price_cents":250}'
-  views:         $url/v1/views
+  views:         curl -H "Authorization: Bearer $key" $url/v1/views
+  queries (with the key):
   top products:  $url/v1/views/sales_by_product_hour?grain=all&group_by=product_id&order_by=-net_revenue_cents&limit=10
   per store/day: $url/v1/views/sales_by_store_day?format=csv
   stock:         $url/v1/stock?below=5

@@ -155,5 +155,21 @@ public enum Migrations {
                 )
                 """,
             ]),
+        Migration(
+            version: 5, name: "api keys",
+            statements: [
+                // Only a SHA-256 of each key is kept; the key itself is shown once, at creation.
+                """
+                CREATE TABLE tidemark_api_keys (
+                    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    name        text NOT NULL,
+                    prefix      text NOT NULL,
+                    key_sha256  bytea NOT NULL UNIQUE,
+                    scopes      text[] NOT NULL CHECK (scopes <@ ARRAY['ingest', 'query', 'admin']::text[] AND cardinality(scopes) > 0),
+                    created_at  timestamptz NOT NULL DEFAULT now(),
+                    revoked_at  timestamptz
+                )
+                """
+            ]),
     ]
 }

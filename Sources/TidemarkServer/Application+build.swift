@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import TidemarkAPI
+import TidemarkAuth
 import TidemarkEvents
 import TidemarkIngest
 import TidemarkPipelines
@@ -48,11 +49,17 @@ public func buildApplication(
         }
         return try jsonResponse(["status": "ready"])
     }
-    let v1 = router.group("v1")
+    let authenticator = APIKeyAuthenticator(store: configuration.requireAPIKeys ? APIKeyStore(client: client, logger: logger) : nil)
+    if !configuration.requireAPIKeys {
+        logger.warning("AUTHENTICATION IS OFF (--no-auth): every endpoint answers anyone who can reach this address")
+    }
+    let ingestRoutes = router.group("v1").add(middleware: RequireScope(.ingest, authenticator: authenticator))
+    let queryRoutes = router.group("v1").add(middleware: RequireScope(.query, authenticator: authenticator))
     EventsController<TidemarkRequestContext>(
         committer: committer, validator: EventValidator(rules: configuration.validation), limits: configuration.ingestLimits
-    ).addRoutes(to: v1)
-    ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine, metrics: metrics.factory).addRoutes(to: v1)
+    ).addRoutes(to: ingestRoutes)
+    ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine, metrics: metrics.factory).addRoutes(
+        to: queryRoutes)
 
     var app = Application(
         router: router,

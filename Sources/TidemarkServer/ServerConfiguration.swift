@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     /// The views, from `Pipelines/`.
     public var pipelines: PipelineCatalog
     public var speed = SpeedTailer.Configuration()
+    /// Every endpoint but health and metrics needs an API key with the right scope; false
+    /// only with `--no-auth`.
+    public var requireAPIKeys = true
     /// Where `/metrics` reads from; each server gets its own registry.
     public var metrics = ServerMetrics()
 

@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     var queueCapacity: Int = 100_000
     @Option(help: "Milliseconds the group commit waits to fill a batch (0: natural batching only).")
     var lingerMs: Int = 0
+    @Flag(help: "Serve without API keys: every endpoint answers anyone who can reach it (logged as a warning).")
+    var noAuth = false
     @OptionGroup var pipelines: PipelineOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
@@ -40,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         let catalog = try pipelines.load()
         let url = try database.resolve(logger: logger)
         var configuration = ServerConfiguration(database: url, pipelines: catalog)
+        configuration.requireAPIKeys = !noAuth
         configuration.host = host
         configuration.port = port
         configuration.validation = ValidationRules(currency: currency, maxFutureSkewSeconds: maxFutureSeconds)

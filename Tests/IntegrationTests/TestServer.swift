@@ -26,6 +26,7 @@ struct TestServer {
         try await TestDatabase.withFreshDatabase { url, client in
             var configuration = ServerConfiguration(database: url, pipelines: try ShippedPipelines.catalog())
             configuration.port = 0
+            configuration.requireAPIKeys = false  // AuthTests turn it on
             configure(&configuration)
             let app = buildApplication(configuration: configuration, logger: quietLogger)
             return try await app.test(.live) { testClient in

@@ -11,6 +11,7 @@ import TidemarkTestSupport
         try await TestServer.run { first in
             var configuration = ServerConfiguration(database: first.databaseURL, pipelines: try ShippedPipelines.catalog())
             configuration.port = 0
+            configuration.requireAPIKeys = false
             let app = buildApplication(configuration: configuration, logger: TestServer.quietLogger)
             try await app.test(.live) { client in
                 let second = HTTPTestClient(baseURL: "http://127.0.0.1:\(try #require(client.port))")

@@ -54,8 +54,10 @@ public struct HTTPTestClient: Sendable {
         try await post(path, body: ByteBuffer(string: text), contentType: contentType, timeout: timeout)
     }
 
-    public func get(_ path: String) async throws -> Answer {
-        try await send(HTTPClientRequest(url: baseURL + path))
+    public func get(_ path: String, headers: [(String, String)] = []) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        return try await send(request)
     }
 
     /// AsyncHTTPClient keeps retrying a refused connection until the timeout, so tests that

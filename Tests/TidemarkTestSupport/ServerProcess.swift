@@ -22,7 +22,10 @@ public struct ServerProcess: Sendable {
     public static func start(databaseURL: String, extraArguments: [String] = []) async throws -> ServerProcess {
         let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-serve-\(UUID().uuidString).log").path
         let child = try ChildProcess.spawn(
-            [binary, "serve", "--database-url", databaseURL, "--port", "0", "--log-level", "warning", "--pipelines", ShippedPipelines.directory]
+            [
+                binary, "serve", "--database-url", databaseURL, "--port", "0", "--log-level", "warning", "--pipelines", ShippedPipelines.directory,
+                "--no-auth",
+            ]
                 + extraArguments,
             outputPath: logPath)
         let deadline = ContinuousClock.now + .seconds(60)

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+import TidemarkAuth
+import TidemarkRawLog
+import TidemarkServer
+import TidemarkTestSupport
+
+/// API keys with scopes on every protected route, over HTTP.
+@Suite struct AuthTests {
+    static let event = Sample.saleJSON(id: "auth-1")
+    static let queryPaths = ["/v1/views", "/v1/views/sales_by_store_day", "/v1/views/nope", "/v1/stock"]
+
+    @Test func keysAndScopesGuardEveryProtectedRoute() async throws {
+        try await TestServer.run(configure: { $0.requireAPIKeys = true }) { server in
+            let store = APIKeyStore(client: server.database, logger: TestServer.quietLogger)
+            let ingest = try await store.create(name: "till", scopes: [.ingest]).key
+            let query = try await store.create(name: "analyst", scopes: [.query]).key
+            let admin = try await store.create(name: "ops", scopes: [.admin]).key
+            let revoked = try await store.create(name: "old", scopes: [.ingest, .query])
+            #expect(try await store.revoke(revoked.record.prefix))
+
+            func post(_ key: String?) async throws -> Int {
+                var headers: [(String, String)] = []
+                if let key { headers.append(("Authorization", "Bearer \(key)")) }
+                return try await server.http.post("/v1/events", body: .init(string: Self.event), headers: headers).status
+            }
+            func get(_ path: String, _ key: String?) async throws -> Int {
+                try await server.http.get(path, headers: key.map { [("Authorization", "Bearer \($0)")] } ?? []).status
+            }
+
+            // Ingest: only ingest (or admin) keys.
+            #expect(try await post(nil) == 401)
+            #expect(try await post("tmk_not-a-key") == 401)
+            #expect(try await post(revoked.key) == 401)
+            #expect(try await post(query) == 403)
+            #expect(try await post(ingest) == 200)
+            #expect(try await post(admin) == 200)
+            // Queries: only query (or admin) keys.
+            for path in Self.queryPaths {
+                let expectedWithKey = path.hasSuffix("nope") ? 400 : 200
+                #expect(try await get(path, nil) == 401, "\(path)")
+                #expect(try await get(path, revoked.key) == 401, "\(path)")
+                #expect(try await get(path, ingest) == 403, "\(path)")
+                #expect(try await get(path, query) == expectedWithKey, "\(path)")
+                #expect(try await get(path, admin) == expectedWithKey, "\(path)")
+            }
+            // Health and metrics stay open.
+            for path in ["/healthz", "/metrics"] { #expect(try await get(path, nil) == 200, "\(path)") }
+
+            let refused = try await server.http.post("/v1/events", body: .init(string: Self.event), headers: [("Authorization", "Bearer \(query)")])
+            #expect(refused.errorCode == "insufficient_scope")
+            #expect(refused.text.contains("'ingest'"))
+            // Only digests are stored.
+            let leaked = try await server.database.scalar(
+                "SELECT count(*) FROM tidemark_api_keys WHERE prefix = \(ingest) OR encode(key_sha256, 'escape') LIKE '%' || \(ingest) || '%'")
+            #expect(leaked == 0)
+        }
+    }
+
+    @Test func theKeysCommandCreatesListsAndRevokes() async throws {
+        try await TestDatabase.withFreshDatabase { url, client in
+            let created = try TidemarkCommand.run(["keys", "create", "--name", "pos-7", "--scope", "ingest,query", "--database-url", url.urlString])
+            #expect(created.status == 0, "\(created.output)")
+            let key = try #require(created.output.split(separator: "\n").first { $0.hasPrefix("tmk_") }.map(String.init))
+            let store = APIKeyStore(client: client, logger: TestServer.quietLogger)
+            #expect(try await store.scopes(of: key) == [.ingest, .query])
+
+            let listed = try TidemarkCommand.run(["keys", "list", "--database-url", url.urlString])
+            #expect(listed.output.contains("pos-7") && listed.output.contains(String(key.prefix(12))))
+            #expect(!listed.output.contains(key), "the list never shows a whole key")
+
+            #expect(try TidemarkCommand.run(["keys", "revoke", String(key.prefix(12)), "--database-url", url.urlString]).status == 0)
+            #expect(try await store.scopes(of: key) == nil)
+            #expect(try TidemarkCommand.run(["keys", "revoke", "tmk_nothing", "--database-url", url.urlString]).status != 0)
+            let bad = try TidemarkCommand.run(["keys", "create", "--name", "x", "--scope", "write", "--database-url", url.urlString])
+            #expect(bad.status != 0 && bad.output.contains("unknown scope 'write'"))
+        }
+    }
+}
