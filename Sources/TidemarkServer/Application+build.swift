@@ -33,6 +33,8 @@ public func buildApplication(
 
     let router = Router(context: TidemarkRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
+    // Every request at debug level (`--log-level debug`), with its hb.request.id.
+    router.add(middleware: LogRequestsMiddleware(.debug))
     router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("metrics") { _, _ in
         let text = await metrics.scrape(committer: committer, speed: speed, client: client, logger: logger)

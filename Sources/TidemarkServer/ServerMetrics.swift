@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -85,7 +86,9 @@ public struct ServerMetrics: Sendable {
     }
 }
 
-/// Counts requests by route and status, and times them by route.
+/// Counts requests by route and status, and times them by route. Also names the request's
+/// id (the `hb.request.id` on every log line of the request) in `X-Request-Id`, and logs
+/// server errors with it.
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let factory: any MetricsFactory
 
@@ -100,12 +103,19 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
                 .recordInterval(since: started)
         }
         do {
-            let response = try await next(request, context)
+            var response = try await next(request, context)
             status = response.status.code
+            response.headers[Self.requestIDHeader] = context.id
             return response
         } catch let error as any HTTPResponseError {
             status = error.status.code
+            if status >= 500 { context.logger.warning("request refused", metadata: ["status": "\(status)", "error": "\(error)"]) }
+            throw error
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             throw error
         }
     }
+
+    static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
 }

@@ -13,6 +13,7 @@ import TidemarkTestSupport
 
             let answer = try await server.http.get("/metrics")
             #expect(answer.status == 200)
+            #expect(answer.headers["X-Request-Id"].first?.isEmpty == false, "each answer names its request id")
             #expect(answer.headers["Content-Type"].first?.hasPrefix("text/plain; version=0.0.4") == true)
             let text = answer.text
             for line in [
