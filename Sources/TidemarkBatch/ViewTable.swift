@@ -43,8 +43,9 @@ public struct ViewTable: Sendable {
     /// `e.seq` bounds come as parameters $1 (exclusive) and $2 (inclusive).
     static let range = "e.seq > $1 AND e.seq <= $2"
 
-    private func filterSQL(_ filter: EventFilter?, extra: String? = nil) -> String {
-        [filter?.sql, extra].compactMap { $0 }.joined(separator: " AND ").nonEmpty ?? "true"
+    /// The measure's condition, nil when it looks at all of the view's events.
+    private func filterSQL(_ filter: EventFilter?, extra: String? = nil) -> String? {
+        [filter?.sql, extra].compactMap { $0 }.joined(separator: " AND ").nonEmpty
     }
 
     private func expressionSQL(_ expression: ValueExpression) -> String {
@@ -59,7 +60,7 @@ public struct ViewTable: Sendable {
         for measure in definition.storedMeasures {
             let isTime = measure.valueType == .timestamp
             func filtered(_ aggregate: String, extra: String? = nil) -> String {
-                "\(aggregate) FILTER (WHERE \(filterSQL(measure.filter, extra: extra)))"
+                filterSQL(measure.filter, extra: extra).map { "\(aggregate) FILTER (WHERE \($0))" } ?? aggregate
             }
             switch measure.kind {
             case .sum(let e): select.append("coalesce(\(filtered("sum(\(expressionSQL(e)))")), 0)::bigint")

@@ -11,13 +11,6 @@ public struct EventFilter: Sendable, Hashable {
         self.stockKinds = stockKinds
     }
 
-    public func matches(_ event: Event) -> Bool {
-        guard types.contains(event.type) else { return false }
-        guard let stockKinds else { return true }
-        if case .stock(let kind, _) = event.payload { return stockKinds.contains(kind) }
-        return false
-    }
-
     /// The same test over the raw log's columns (table alias `e`).
     package var sql: String {
         let types = self.types.map(\.rawValue).sorted().map { "'\($0)'" }.joined(separator: ", ")

@@ -1,6 +1,5 @@
 import Logging
 import PostgresNIO
-import Synchronization
 import TidemarkBatch
 import TidemarkPipelines
 
@@ -17,7 +16,7 @@ public final class BatchReader: Sendable {
         case stale
     }
 
-    struct CacheKey: Hashable {
+    struct CacheKey: Hashable, Sendable {
         var generation: Int64
         var watermark: Int64
         var query: ViewQuery
@@ -25,18 +24,17 @@ public final class BatchReader: Sendable {
 
     let client: PostgresClient
     let logger: Logger
-    let cacheLimit: Int
-    private let cache = Mutex<[CacheKey: [RowKey: [MeasureState]]]>([:])
+    private let cache: BoundedCache<CacheKey, [RowKey: [MeasureState]]>
 
     public init(client: PostgresClient, logger: Logger, cacheLimit: Int = 256) {
         self.client = client
         self.logger = logger
-        self.cacheLimit = cacheLimit
+        self.cache = BoundedCache(limit: cacheLimit)
     }
 
     public func rows(of definition: PipelineDefinition, batch: PublishedBatch, query: ViewQuery) async throws -> Answer {
         let key = CacheKey(generation: batch.generation, watermark: batch.watermark, query: query)
-        if let cached = cache.withLock({ $0[key] }) { return .rows(cached) }
+        if let cached = cache[key] { return .rows(cached) }
         let table = ViewTable(definition: definition, generation: batch.generation)
         let statement = table.readQuery(query)
         var rows: [RowKey: [MeasureState]] = [:]
@@ -52,10 +50,7 @@ public final class BatchReader: Sendable {
             return .stale  // the generation was replaced and dropped
         }
         guard watermark == batch.watermark else { return .stale }
-        cache.withLock { cache in
-            if cache.count >= cacheLimit { cache.removeAll(keepingCapacity: true) }
-            cache[key] = rows
-        }
+        cache.store(rows, for: key)
         return .rows(rows)
     }
 

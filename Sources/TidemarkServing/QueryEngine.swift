@@ -45,8 +45,8 @@ public struct QueryEngine: Sendable {
     public let speed: SpeedLayer
     public let tailer: SpeedTailer?
     public let batchReader: BatchReader
-    let speedCache = SpeedPartCache()
-    let answerCache = AnswerCache()
+    let speedCache = BoundedCache<SpeedPartKey, SpeedPart>(limit: 128)
+    let answerCache = BoundedCache<AnswerKey, ViewAnswer>(limit: 256)
 
     public init(speed: SpeedLayer, tailer: SpeedTailer?, batchReader: BatchReader) {
         self.speed = speed
@@ -64,9 +64,9 @@ public struct QueryEngine: Sendable {
             // A whole answer is a function of the query, the batch and the speed state's version.
             let version = speed.read(view: definition.name, ifWatermark: watermark) { $0.version }
             let answerKey = version.map {
-                AnswerCache.Key(query: query, order: order, generation: batch?.generation, watermark: watermark, version: $0)
+                AnswerKey(query: query, order: order, generation: batch?.generation, watermark: watermark, version: $0)
             }
-            if let answerKey, let cached = answerCache.answer(for: answerKey) { return cached }
+            if let answerKey, let cached = answerCache[answerKey] { return cached }
             let merged: [RowKey: [MeasureState]]
             let speedEvents: Int
             if definition.hasOnHand {
@@ -95,22 +95,17 @@ public struct QueryEngine: Sendable {
 
     /// The speed layer's rows rolled up for a query, cached until the view's speed state
     /// changes (readers of a dashboard ask the same questions between two folds).
-    private func speedPart(_ definition: PipelineDefinition, _ query: ViewQuery, watermark: Int64) -> SpeedPartCache.Part? {
+    private func speedPart(_ definition: PipelineDefinition, _ query: ViewQuery, watermark: Int64) -> SpeedPart? {
+        guard let version = speed.read(view: definition.name, ifWatermark: watermark, { $0.version }) else { return nil }
+        if let cached = speedCache[SpeedPartKey(query: query, watermark: watermark, version: version)] { return cached }
         let rollUp = RollUp(definition: definition, query: query)
-        var cached: SpeedPartCache.Part?
-        let version = speed.read(view: definition.name, ifWatermark: watermark) { state -> UInt64 in
-            cached = speedCache.part(for: query, watermark: watermark, version: state.version)
-            return state.version
-        }
-        guard let version else { return nil }
-        if let cached { return cached }
         // Rolled up under the speed layer's lock: the rows must not change while visited.
-        let part = speed.read(view: definition.name, ifWatermark: watermark) { state -> SpeedPartCache.Part in
+        let part = speed.read(view: definition.name, ifWatermark: watermark) { state -> SpeedPart in
             var rows: [RowKey: [MeasureState]] = [:]
             rollUp.accumulate(state.aggregate, into: &rows)
-            return SpeedPartCache.Part(rows: rows, events: state.aggregate.eventCount, version: state.version)
+            return SpeedPart(rows: rows, events: state.aggregate.eventCount, version: state.version)
         }
-        if let part, part.version == version { speedCache.store(part, for: query, watermark: watermark) }
+        if let part { speedCache.store(part, for: SpeedPartKey(query: query, watermark: watermark, version: part.version)) }
         return part
     }
 

@@ -47,14 +47,6 @@ public struct RawLogReader: Sendable {
         return events
     }
 
-    /// The highest committed `seq` (0 for an empty log).
-    public func lastSeq() async throws -> Int64 {
-        for try await value in try await client.query("SELECT coalesce(max(seq), 0) FROM events", logger: logger).decode(Int64.self) {
-            return value
-        }
-        return 0
-    }
-
     /// One row, decoded in a single pass over its cells (no random-access index per row).
     static func decode(_ row: PostgresRow) throws -> LoggedEvent {
         let (

@@ -37,15 +37,13 @@ struct BatchRunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try logging.makeLogger(label: "tidemark.batch")
         let catalog = try pipelines.load()
-        let url = try database.resolve(logger: logger)
         let started = ContinuousClock.now
         let progress: @Sendable (String) -> Void = { line in
             let elapsed = started.duration(to: .now).components.seconds
             FileHandle.standardError.write(Data("[batch +\(elapsed)s] \(line)\n".utf8))
         }
         do {
-            let outcome = try await withPostgresClient(url: url, logger: logger) { client in
-                try await Migrator().migrate(client: client, logger: logger)
+            let outcome = try await database.withMigratedClient(logger: logger) { client in
                 var settings = BatchRunner.SessionSettings()
                 settings.workMem = workMem
                 settings.maintenanceWorkMem = maintenanceWorkMem
@@ -78,9 +76,7 @@ struct BatchStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "tidemark.batch")
-        let url = try database.resolve(logger: logger)
-        let (runs, published) = try await withPostgresClient(url: url, logger: logger) { client in
-            try await Migrator().migrate(client: client, logger: logger)
+        let (runs, published) = try await database.withMigratedClient(logger: logger) { client in
             return (
                 try await BatchRunRecord.latest(client: client, limit: limit, logger: logger),
                 try await PublishedBatch.all(client: client, logger: logger)

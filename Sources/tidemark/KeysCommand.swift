@@ -32,10 +32,8 @@ struct KeysCreateCommand: AsyncParsableCommand {
         }
         guard !scopes.isEmpty else { throw ValidationError("--scope needs at least one of ingest, query, admin") }
         let logger = try logging.makeLogger(label: "tidemark.keys")
-        let url = try database.resolve(logger: logger)
         let chosen = scopes
-        let created = try await withPostgresClient(url: url, logger: logger) { client in
-            try await Migrator().migrate(client: client, logger: logger)
+        let created = try await database.withMigratedClient(logger: logger) { client in
             return try await APIKeyStore(client: client, logger: logger).create(name: name, scopes: chosen)
         }
         print(created.key)
@@ -51,9 +49,7 @@ struct KeysListCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "tidemark.keys")
-        let url = try database.resolve(logger: logger)
-        let records = try await withPostgresClient(url: url, logger: logger) { client in
-            try await Migrator().migrate(client: client, logger: logger)
+        let records = try await database.withMigratedClient(logger: logger) { client in
             return try await APIKeyStore(client: client, logger: logger).list()
         }
         print("id     prefix        scopes              created (UTC)         revoked (UTC)         name")
@@ -77,9 +73,7 @@ struct KeysRevokeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try logging.makeLogger(label: "tidemark.keys")
-        let url = try database.resolve(logger: logger)
-        let revoked = try await withPostgresClient(url: url, logger: logger) { client in
-            try await Migrator().migrate(client: client, logger: logger)
+        let revoked = try await database.withMigratedClient(logger: logger) { client in
             return try await APIKeyStore(client: client, logger: logger).revoke(key)
         }
         guard revoked else {

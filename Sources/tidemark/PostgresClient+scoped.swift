@@ -18,3 +18,17 @@ func withPostgresClient<Result: Sendable>(
         return try await body(client)
     }
 }
+
+extension DatabaseOptions {
+    /// The database of these options (starting the embedded one if needed), migrated, with a
+    /// running client: what every one-shot command that reads or writes Tidemark's tables needs.
+    func withMigratedClient<Result: Sendable>(
+        logger: Logger, _ body: @escaping @Sendable (PostgresClient) async throws -> Result
+    ) async throws -> Result {
+        let url = try resolve(logger: logger)
+        return try await withPostgresClient(url: url, logger: logger) { client in
+            try await Migrator().migrate(client: client, logger: logger)
+            return try await body(client)
+        }
+    }
+}

@@ -52,10 +52,12 @@ import TidemarkTestSupport
             let refused = try await server.http.post("/v1/events", body: .init(string: Self.event), headers: [("Authorization", "Bearer \(query)")])
             #expect(refused.errorCode == "insufficient_scope")
             #expect(refused.text.contains("'ingest'"))
-            // Only digests are stored.
-            let leaked = try await server.database.scalar(
-                "SELECT count(*) FROM tidemark_api_keys WHERE prefix = \(ingest) OR encode(key_sha256, 'escape') LIKE '%' || \(ingest) || '%'")
+            // Only digests are stored: no column holds the key, and the digest is its SHA-256.
+            let leaked = try await server.database.scalar("SELECT count(*) FROM tidemark_api_keys t WHERE strpos(t::text, \(ingest)) > 0")
             #expect(leaked == 0)
+            let digested = try await server.database.scalar(
+                "SELECT count(*) FROM tidemark_api_keys WHERE key_sha256 = sha256(convert_to(\(ingest), 'UTF8')) AND name = 'till'")
+            #expect(digested == 1)
         }
     }
 
