@@ -128,6 +128,7 @@ public struct BatchRunner: Sendable {
             var rows: [String: Int64] = [:]
             var built: [String: ViewTable] = [:]
             var replaced: [ViewTable] = []
+            var fullViews: Set<String> = []
             // Full builds first, outside the publishing transaction: nobody reads them yet.
             for view in catalog.views {
                 let current = published[view.name]
@@ -147,6 +148,7 @@ public struct BatchRunner: Sendable {
                 try await setConfiguration(connection, Self.parallelBuildSettings.map { ($0.0, "DEFAULT") })
                 rows[view.name] = try await count(connection, table)
                 built[view.name] = table
+                fullViews.insert(view.name)
                 if let current { replaced.append(ViewTable(definition: current.definition, generation: current.generation)) }
                 progress("\(view.name): \(rows[view.name] ?? 0) rows in \(started.duration(to: .now).formatted)")
             }
@@ -180,6 +182,20 @@ public struct BatchRunner: Sendable {
                 logger: logger)
             try await connection.query("COMMIT", logger: logger)
             progress("run \(runID): published watermark \(watermark)")
+
+            // Fresh generations get statistics at once rather than when autovacuum comes round
+            // (still under the batch lock, so the run's time includes it).
+            for table in built.values where fullViews.contains(table.definition.name) {
+                for statement in table.analyzeStatements {
+                    // Published already: a failure here only delays statistics to autovacuum.
+                    do {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    } catch {
+                        logger.warning("could not analyze a new batch table", metadata: ["table": "\(table.name)", "error": "\(error)"])
+                    }
+                }
+            }
+            if !fullViews.isEmpty { progress("analyzed \(fullViews.sorted().joined(separator: ", "))") }
 
             // Readers that still hold the replaced generation finish first (DROP waits for
             // them); if that takes too long, the next run's clean-up drops it.

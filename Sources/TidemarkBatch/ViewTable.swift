@@ -30,11 +30,16 @@ public struct ViewTable: Sendable {
 
     // MARK: Creating
 
+    /// Statistics for the planner: without them a read of a few buckets scans the whole table
+    /// (measured: 22 ms instead of 5 ms on 286k rows). Run right after publishing.
+    public var analyzeStatements: [String] {
+        ["ANALYZE \(name)"] + (definition.hasOnHand ? ["ANALYZE \(movesName)"] : [])
+    }
+
     /// Indexes come after the bulk build, which is faster than maintaining them row by row.
     public var indexStatements: [String] {
         var statements = ["ALTER TABLE \(name) ADD PRIMARY KEY (\(groupColumns.joined(separator: ", ")))"]
         if definition.hasOnHand { statements.append("ALTER TABLE \(movesName) ADD PRIMARY KEY (store_id, product_id, occurred_at)") }
-        // No ANALYZE: autovacuum analyzes new tables soon enough, and reads go by the primary key.
         return statements
     }
 

@@ -32,8 +32,7 @@ import TidemarkTestSupport
     @Test func batchAndSpeedPartsMergeOnHandExactly() {
         // Batch: count 5 at :10, then +3 at :40 (settled 3). Speed: a late count 4 at :30 and a sale of 1 at :50.
         let batch = OnHandState(count: StockCount(at: 10, id: "x", quantity: 5), settled: 3)
-        var speed = OnHandState()
-        speed = OnHandState(count: StockCount(at: 30, id: "y", quantity: 4), movements: [StockMovement(at: 50, delta: -1)])
+        let speed = OnHandState(count: StockCount(at: 30, id: "y", quantity: 4), movements: [StockMovement(at: 50, delta: -1)])
         let merged = OnHandState.merge(batch: batch, speed: speed) { 3 }  // the batch's movements after :30
         #expect(merged.value == 6)
         // A speed count older than the batch's changes nothing.
