@@ -251,6 +251,11 @@ public struct EmbeddedPostgres: Sendable {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
+        // PostgreSQL listens with SO_REUSEADDR, so a port that only has connections in
+        // TIME_WAIT (just after a stop) is free for it; without this the cluster would move
+        // to another port on every quick restart and servers would lose it.
+        var reuse: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -18,6 +18,13 @@ struct MigratedService<Wrapped: Service>: Service {
     }
 
     func run() async throws {
+        // The wrapped services only read, so a graceful shutdown may cancel them mid-query;
+        // without that, one waiting for a connection to a PostgreSQL that is down would hold
+        // the whole server up on SIGTERM.
+        try await cancelWhenGracefulShutdown { try await runAfterMigrating() }
+    }
+
+    private func runAfterMigrating() async throws {
         while !Task.isCancelled {
             do {
                 // Concurrent migrations are safe (one transaction under an advisory lock).
