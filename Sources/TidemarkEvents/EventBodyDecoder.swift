@@ -46,6 +46,7 @@ public struct EventBodyDecoder: Sendable {
             throw MalformedBody(message: "the body is empty: send a JSON object or an array of objects")
         }
         if usesFastPath, let events = body.withUnsafeBytes(FlatEventScanner.scanJSON) { return events }
+        try Self.requireUTF8(body, line: nil)
         do {
             if first == UInt8(ascii: "[") {
                 return try JSONDecoder().decode([WireEvent].self, from: body)
@@ -75,6 +76,7 @@ public struct EventBodyDecoder: Sendable {
                 }
             }
             let text = Data(body[line.range])
+            try Self.requireUTF8(text, line: line.number)
             do {
                 events.append(try decoder.decode(WireEvent.self, from: text))
             } catch {
@@ -112,6 +114,24 @@ public struct EventBodyDecoder: Sendable {
                 number += 1
             }
             return lines
+        }
+    }
+
+    /// JSON text is UTF-8 (RFC 8259). `JSONDecoder` reports a bad byte inside a string as a
+    /// type mismatch, which would read as "must be a string", so the bytes are checked first.
+    /// Only on the slow path: the fast scanner validates every string it takes.
+    private static func requireUTF8(_ data: Data, line: Int?) throws(MalformedBody) {
+        var bytes = data.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &bytes) {
+            case .valid(let scalar): offset += scalar.count
+            case .emptyInput: return
+            case .error:
+                throw MalformedBody(
+                    message: "invalid UTF-8 at byte \(offset + 1)\(line == nil ? "" : " of the line"): JSON text must be UTF-8", line: line)
+            }
         }
     }
 

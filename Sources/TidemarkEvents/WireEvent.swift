@@ -16,7 +16,7 @@ public enum WireValue: Sendable, Hashable {
         switch self {
         case .string: "a string"
         case .integer: "an integer"
-        case .otherNumber: "a non-integer number"
+        case .otherNumber: "a number that is not a whole number within 64 bits"
         case .bool: "a boolean"
         case .null: "null"
         case .composite: "an object or array"
@@ -88,6 +88,9 @@ extension WireEvent: Decodable {
         if (try? container.decodeNil(forKey: key)) == true { return .null }
         if let flag = try? container.decode(Bool.self, forKey: key) { return .bool(flag) }
         if (try? container.decode(Double.self, forKey: key)) != nil { return .otherNumber }
-        return .composite
+        if (try? container.nestedContainer(keyedBy: AnyCodingKey.self, forKey: key)) != nil { return .composite }
+        if (try? container.nestedUnkeyedContainer(forKey: key)) != nil { return .composite }
+        return .otherNumber  // a number beyond even a Double, such as 1e400
+
     }
 }

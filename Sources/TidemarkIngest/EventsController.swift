@@ -79,11 +79,25 @@ public struct EventsController<Context: RequestContext>: Sendable {
         }
     }
 
+    /// The whole body, within `maxBodyBytes` and `bodyReadTimeout`. A client that stops sending
+    /// is cut off by the server's idle timeout; the deadline also stops one that trickles a
+    /// byte at a time, which the idle timeout alone would let hold a connection for hours.
     private func collectBody(_ request: Request) async throws -> ByteBuffer {
-        do {
-            return try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(limits.maxBodyBytes) bytes")
+        let deadline = ContinuousClock.now + limits.bodyReadTimeout
+        var iterator = request.body.makeAsyncIterator()
+        // The first buffer accumulates the rest, so a body that arrives in one piece is not copied.
+        guard var body = try await iterator.next() else { return ByteBuffer() }
+        while true {
+            guard body.readableBytes <= limits.maxBodyBytes else {
+                throw APIError(.contentTooLarge, code: "body_too_large", message: "the body is larger than \(limits.maxBodyBytes) bytes")
+            }
+            guard let next = try await iterator.next() else { return body }
+            guard ContinuousClock.now < deadline else {
+                throw APIError(
+                    .requestTimeout, code: "body_timeout",
+                    message: "the body did not arrive within \(limits.bodyReadTimeout.components.seconds) s; nothing was stored")
+            }
+            body.writeImmutableBuffer(next)
         }
     }
 

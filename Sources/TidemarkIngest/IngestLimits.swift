@@ -4,6 +4,8 @@ public struct IngestLimits: Sendable {
     public var maxBodyBytes: Int = 16 * 1024 * 1024
     /// Most events in one request.
     public var maxEventsPerRequest: Int = 10_000
+    /// Longest time a body may take to arrive, however steadily it trickles in.
+    public var bodyReadTimeout: Duration = .seconds(60)
 
     public init() {}
 }

@@ -31,6 +31,7 @@ struct MigratedService<Wrapped: Service>: Service {
                 try await Migrator().migrate(client: client, logger: logger)
                 break
             } catch {
+                if Task.isCancelled { return }  // stopped before the database answered
                 logger.warning("waiting for the database before starting the speed layer", metadata: ["error": "\(error)"])
                 try await Task.sleep(for: .seconds(1))
             }

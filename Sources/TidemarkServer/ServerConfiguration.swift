@@ -12,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var validation = ValidationRules()
     public var ingestLimits = IngestLimits()
     public var groupCommit = GroupCommitConfiguration()
+    /// A connection with no request data for this long is closed (slow or stalled clients).
+    public var idleTimeout: Duration = .seconds(30)
     /// Connections in the pool; the group commit needs one, the rest serve queries.
     public var databaseConnections: Int = 8
 
