@@ -4,10 +4,11 @@ import TidemarkEmbeddedPostgres
 
 /// `--data-dir`: where the embedded PostgreSQL cluster lives.
 struct EmbeddedClusterOptions: ParsableArguments {
-    @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR).")
-    var dataDir: String = Environment.value("TIDEMARK_DATA_DIR") ?? ".tidemark"
+    @Option(help: "Where the embedded cluster lives (env TIDEMARK_DATA_DIR; default .tidemark).")
+    var dataDir: String?
 
-    func cluster(logger: Logger) -> EmbeddedPostgres {
-        EmbeddedPostgres(directory: dataDir + "/postgres", logger: logger)
+    func cluster(logger: Logger, settings: Settings = .environmentOnly()) -> EmbeddedPostgres {
+        let directory = settings.string("dataDir", flag: dataDir) ?? ".tidemark"
+        return EmbeddedPostgres(directory: directory + "/postgres", logger: logger)
     }
 }

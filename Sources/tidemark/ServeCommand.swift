@@ -4,56 +4,91 @@ import Hummingbird
 import Logging
 import TidemarkEvents
 import TidemarkIngest
+import TidemarkPipelines
+import TidemarkRawLog
 import TidemarkServer
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Run the HTTP server (starts the embedded PostgreSQL unless --database-url is given).")
 
-    @Option(help: "Address to listen on (env TIDEMARK_HOST).")
-    var host: String = Environment.value("TIDEMARK_HOST") ?? "127.0.0.1"
-    @Option(help: "Port to listen on; 0 picks a free one (env TIDEMARK_PORT).")
-    var port: Int = Environment.value("TIDEMARK_PORT").flatMap { Int($0) } ?? 8080
-    @Option(help: "ISO 4217 currency of every sale and return (env TIDEMARK_CURRENCY).")
-    var currency: String = Environment.value("TIDEMARK_CURRENCY") ?? "USD"
-    @Option(help: "How many seconds ahead of this server's clock occurred_at may be.")
-    var maxFutureSeconds: Int64 = 300
-    @Option(help: "Largest accepted request body in bytes, before and after gzip.")
-    var maxBodyBytes: Int = 16 * 1024 * 1024
-    @Option(help: "Most events waiting for the group commit before requests get 429.")
-    var queueCapacity: Int = 100_000
-    @Option(help: "Milliseconds the group commit waits to fill a batch (0: natural batching only).")
-    var lingerMs: Int = 0
-    @Flag(help: "Serve without API keys: every endpoint answers anyone who can reach it (logged as a warning).")
+    @Option(help: "YAML file of settings; flags and environment variables win over it (env TIDEMARK_CONFIG). See docs/CONFIGURATION.md.")
+    var config: String?
+    @Option(help: "Address to listen on (env TIDEMARK_HOST; default 127.0.0.1).")
+    var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (env TIDEMARK_PORT; default 8080).")
+    var port: Int?
+    @Option(help: "ISO 4217 currency of every sale and return (env TIDEMARK_CURRENCY; default USD).")
+    var currency: String?
+    @Option(help: "How many seconds ahead of this server's clock occurred_at may be (default 300).")
+    var maxFutureSeconds: Int?
+    @Option(help: "Largest accepted request body in bytes, before and after gzip (default 16 MiB).")
+    var maxBodyBytes: Int?
+    @Option(help: "Seconds a request body may take to arrive (default 60).")
+    var bodyTimeoutSeconds: Int?
+    @Option(help: "Seconds without request data before a connection is closed (default 30).")
+    var idleTimeoutSeconds: Int?
+    @Option(help: "Most events waiting for the group commit before requests get 429 (default 100000).")
+    var queueCapacity: Int?
+    @Option(help: "Milliseconds the group commit waits to fill a batch (0: natural batching only; default 0).")
+    var lingerMs: Int?
+    @Option(help: "PostgreSQL connections of this server: one for the group commit, the rest for queries (default 8).")
+    var databaseConnections: Int?
+    @Flag(help: "Serve without API keys: every endpoint answers anyone who can reach it (logged as a warning; env TIDEMARK_NO_AUTH=true).")
     var noAuth = false
     @OptionGroup var pipelines: PipelineOptions
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var logging: LoggingOptions
 
-    func validate() throws {
-        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-            throw ValidationError("--currency must be an ISO 4217 code of three capital letters, got \(currency)")
-        }
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
-    }
-
     func run() async throws {
-        let logger = try logging.makeLogger(label: "tidemark")
-        let catalog = try pipelines.load()
-        let url = try database.resolve(logger: logger)
-        var configuration = ServerConfiguration(database: url, pipelines: catalog)
-        configuration.requireAPIKeys = !noAuth
-        configuration.host = host
-        configuration.port = port
-        configuration.validation = ValidationRules(currency: currency, maxFutureSkewSeconds: maxFutureSeconds)
-        configuration.ingestLimits.maxBodyBytes = maxBodyBytes
-        configuration.groupCommit.queueCapacity = queueCapacity
-        configuration.groupCommit.linger = .milliseconds(lingerMs)
+        let settings = try await Settings.load(configFile: config ?? Environment.value("TIDEMARK_CONFIG"))
+        let logger = try logging.makeLogger(label: "tidemark", settings: settings)
+        // Settings first: a wrong value should stop the server before the cluster starts.
+        var configuration = ServerConfiguration(
+            database: try DatabaseURL(parsing: "postgres://127.0.0.1/unset"), pipelines: PipelineCatalog(views: []))
+        try await apply(settings, to: &configuration)
+        configuration.pipelines = try pipelines.load(settings: settings)
+        let url = try database.resolve(logger: logger, settings: settings)
+        configuration.database = url
         logger.info("using database", metadata: ["url": "\(url)"])
-        let app = buildApplication(configuration: configuration, logger: logger) { [host] boundPort in
+        let app = buildApplication(configuration: configuration, logger: logger) { [host = configuration.host] boundPort in
             // One plain line on stdout that scripts can wait for.
             FileHandle.standardOutput.write(Data("tidemark listening on http://\(host):\(boundPort)\n".utf8))
         }
         try await app.runService()
+    }
+
+    /// Each setting from its flag, else the environment, else the file, else the default,
+    /// checked here so that a bad value stops the server with its name.
+    private func apply(_ settings: Settings, to configuration: inout ServerConfiguration) async throws {
+        configuration.requireAPIKeys = try await !settings.bool("noAuth", flag: noAuth)
+        configuration.host = settings.string("host", flag: host) ?? "127.0.0.1"
+        configuration.port = try await settings.int("port", flag: port) ?? 8080
+        guard (0...65535).contains(configuration.port) else {
+            throw ValidationError("port must be between 0 and 65535, got \(configuration.port)")
+        }
+        let currency = settings.string("currency", flag: currency) ?? "USD"
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw ValidationError("currency must be an ISO 4217 code of three capital letters, got \(currency)")
+        }
+        let maxFuture = try await positive("maxFutureSeconds", maxFutureSeconds, settings, default: 300, allowZero: true)
+        configuration.validation = ValidationRules(currency: currency, maxFutureSkewSeconds: Int64(maxFuture))
+        configuration.ingestLimits.maxBodyBytes = try await positive("maxBodyBytes", maxBodyBytes, settings, default: 16 * 1024 * 1024)
+        configuration.ingestLimits.bodyReadTimeout = .seconds(try await positive("bodyTimeoutSeconds", bodyTimeoutSeconds, settings, default: 60))
+        configuration.idleTimeout = .seconds(try await positive("idleTimeoutSeconds", idleTimeoutSeconds, settings, default: 30))
+        configuration.groupCommit.queueCapacity = try await positive("queueCapacity", queueCapacity, settings, default: 100_000)
+        configuration.groupCommit.linger = .milliseconds(try await positive("lingerMs", lingerMs, settings, default: 0, allowZero: true))
+        configuration.databaseConnections = try await positive("databaseConnections", databaseConnections, settings, default: 8)
+        guard configuration.databaseConnections >= 2 else {
+            throw ValidationError("databaseConnections must be at least 2 (one for the group commit, one for queries)")
+        }
+    }
+
+    private func positive(_ key: String, _ flag: Int?, _ settings: Settings, default value: Int, allowZero: Bool = false) async throws -> Int {
+        let number = try await settings.int(key, flag: flag) ?? value
+        guard number > 0 || (allowZero && number == 0) else {
+            throw ValidationError("\(key) must be \(allowZero ? "0 or more" : "greater than 0"), got \(number)")
+        }
+        return number
     }
 }

@@ -20,14 +20,16 @@ public struct ServerProcess: Sendable {
 
     /// Starts the server on a free port and waits until it listens.
     public static func start(databaseURL: String, extraArguments: [String] = []) async throws -> ServerProcess {
+        try await start(
+            arguments: [
+                "--database-url", databaseURL, "--port", "0", "--log-level", "warning", "--pipelines", ShippedPipelines.directory, "--no-auth",
+            ] + extraArguments)
+    }
+
+    /// `tidemark serve` with exactly these arguments and extra environment variables.
+    public static func start(arguments: [String], environment: [String: String] = [:]) async throws -> ServerProcess {
         let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-serve-\(UUID().uuidString).log").path
-        let child = try ChildProcess.spawn(
-            [
-                binary, "serve", "--database-url", databaseURL, "--port", "0", "--log-level", "warning", "--pipelines", ShippedPipelines.directory,
-                "--no-auth",
-            ]
-                + extraArguments,
-            outputPath: logPath)
+        let child = try ChildProcess.spawn([binary, "serve"] + arguments, environment: environment, outputPath: logPath)
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
