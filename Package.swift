@@ -251,6 +251,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TidemarkTestSupport",
+                "TidemarkEmbeddedPostgres",
                 "TidemarkServer",
                 "TidemarkIngest",
                 "TidemarkRawLog",

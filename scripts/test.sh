@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh nginx  # nginx: the two-node test
 scripts/format.sh --check
 swift build --build-tests
 bin=$(swift build --show-bin-path)
