@@ -15,7 +15,7 @@ struct Settings: Sendable {
     /// The keys a file may hold; anything else in it is a mistake worth stopping for.
     static let keys: Set<String> = [
         "host", "port", "currency", "maxFutureSeconds", "maxBodyBytes", "bodyTimeoutSeconds", "idleTimeoutSeconds", "queueCapacity",
-        "lingerMs", "databaseConnections", "noAuth", "databaseUrl", "dataDir", "pipelines", "logLevel",
+        "lingerMs", "databaseConnections", "noAuth", "databaseUrl", "dataDir", "pipelines", "logLevel", "logFormat",
     ]
 
     private let reader: ConfigReader
