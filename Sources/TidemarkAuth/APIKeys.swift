@@ -41,15 +41,19 @@ public struct APIKeyStore: Sendable {
         Array(SHA256.hash(data: Data(key.utf8)))
     }
 
-    /// Creates a key and returns it; this is the only time it is ever shown.
-    public func create(name: String, scopes: Set<APIScope>) async throws -> (key: String, record: APIKeyRecord) {
-        precondition(!scopes.isEmpty)
+    /// 32 random bytes in URL-safe base64 (also valid as a cookie value).
+    static func randomSecret() -> String {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        let secret = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        let key = "tmk_" + secret
+    }
+
+    /// Creates a key and returns it; this is the only time it is ever shown.
+    public func create(name: String, scopes: Set<APIScope>) async throws -> (key: String, record: APIKeyRecord) {
+        precondition(!scopes.isEmpty)
+        let key = "tmk_" + Self.randomSecret()
         let prefix = String(key.prefix(12))
         let scopeNames = scopes.map(\.rawValue).sorted()
         let rows = try await client.query(
@@ -99,6 +103,40 @@ public struct APIKeyStore: Sendable {
             return Set(scopes.compactMap(APIScope.init(rawValue:)))
         }
         return nil
+    }
+}
+
+extension APIKeyStore {
+    /// Opens a session for a valid key that may query; nil when the key is unknown, revoked,
+    /// or has neither `query` nor `admin`. Expired sessions are swept at the same time.
+    public func openSession(key: String, lifetimeSeconds: Int) async throws -> (token: String, expiresAt: String)? {
+        let token = "tms_" + Self.randomSecret()
+        try await client.query("DELETE FROM tidemark_sessions WHERE expires_at < now()", logger: logger)
+        let rows = try await client.query(
+            """
+            INSERT INTO tidemark_sessions (token_sha256, key_id, expires_at)
+            SELECT \(ByteBuffer(bytes: Self.digest(token))), id, now() + make_interval(secs => \(lifetimeSeconds))
+            FROM tidemark_api_keys
+            WHERE key_sha256 = \(ByteBuffer(bytes: Self.digest(key))) AND revoked_at IS NULL AND scopes && ARRAY['query', 'admin']::text[]
+            RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+            """, logger: logger)
+        for try await expiresAt in rows.decode(String.self) { return (token, expiresAt) }
+        return nil
+    }
+
+    /// Whether the session is open, unexpired, and its key not revoked.
+    public func isSessionValid(token: String) async throws -> Bool {
+        let rows = try await client.query(
+            """
+            SELECT 1 FROM tidemark_sessions s JOIN tidemark_api_keys k ON k.id = s.key_id
+            WHERE s.token_sha256 = \(ByteBuffer(bytes: Self.digest(token))) AND s.expires_at > now() AND k.revoked_at IS NULL
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    public func closeSession(token: String) async throws {
+        try await client.query("DELETE FROM tidemark_sessions WHERE token_sha256 = \(ByteBuffer(bytes: Self.digest(token)))", logger: logger)
     }
 }
 

@@ -31,6 +31,24 @@ public final class APIKeyAuthenticator: Sendable {
         }
         return scopes
     }
+
+    func isSessionValid(_ token: String) async throws -> Bool {
+        let digest = APIKeyStore.digest(token)
+        let now = ContinuousClock.now
+        if let cached = cache.withLock({ $0[digest] }), cached.until > now { return cached.scopes != nil }
+        guard let store else { return true }
+        let valid = try await store.isSessionValid(token: token)
+        cache.withLock { cache in
+            if cache.count > 10_000 { cache.removeAll() }
+            cache[digest] = (valid ? [.query] : nil, now + .seconds(Self.cacheSeconds))
+        }
+        return valid
+    }
+
+    /// Forgets a closed session at once on this node (others within `cacheSeconds`).
+    func forget(_ token: String) {
+        _ = cache.withLock { $0.removeValue(forKey: APIKeyStore.digest(token)) }
+    }
 }
 
 /// Lets a request through only with a key that has `scope`.
@@ -46,6 +64,9 @@ public struct RequireScope<Context: RequestContext>: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard authenticator.isEnabled else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            if let session = request.cookies[SessionController<Context>.cookieName]?.value {
+                return try await withSession(session, request: request, context: context, next: next)
+            }
             throw Self.unauthorized("this endpoint needs an API key: send Authorization: Bearer <key> (create one with tidemark keys create)")
         }
         let key = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
@@ -61,6 +82,26 @@ public struct RequireScope<Context: RequestContext>: RouterMiddleware {
             throw APIError(
                 .forbidden, code: "insufficient_scope",
                 message: "the API key lacks the '\(scope.rawValue)' scope (it has: \(scopes.map(\.rawValue).sorted().joined(separator: ", ")))")
+        }
+        return try await next(request, context)
+    }
+
+    /// The dashboard's cookie: good for queries only, whatever the scopes of the key that opened it.
+    private func withSession(
+        _ token: String, request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let valid: Bool
+        do {
+            valid = try await authenticator.isSessionValid(token)
+        } catch {
+            context.logger.warning("session lookup failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, code: "database_unavailable", message: "sessions cannot be checked right now", retryAfterSeconds: 2)
+        }
+        guard valid else { throw Self.unauthorized("the session has expired or was closed; sign in again") }
+        guard scope == .query else {
+            throw APIError(
+                .forbidden, code: "insufficient_scope",
+                message: "a dashboard session may only query; send an API key with the '\(scope.rawValue)' scope instead")
         }
         return try await next(request, context)
     }

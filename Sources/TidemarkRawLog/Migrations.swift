@@ -171,5 +171,20 @@ public enum Migrations {
                 )
                 """
             ]),
+        Migration(
+            version: 6, name: "dashboard sessions",
+            statements: [
+                // A browser signs in with a query key once and gets a session cookie; only
+                // its SHA-256 is kept, and revoking the key ends its sessions too (the join).
+                """
+                CREATE TABLE tidemark_sessions (
+                    token_sha256  bytea PRIMARY KEY,
+                    key_id        bigint NOT NULL REFERENCES tidemark_api_keys (id),
+                    created_at    timestamptz NOT NULL DEFAULT now(),
+                    expires_at    timestamptz NOT NULL
+                )
+                """,
+                "CREATE INDEX tidemark_sessions_expiry ON tidemark_sessions (expires_at)",
+            ]),
     ]
 }

@@ -62,6 +62,7 @@ public func buildApplication(
     ).addRoutes(to: ingestRoutes)
     ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine, metrics: metrics.factory).addRoutes(
         to: queryRoutes)
+    SessionController<TidemarkRequestContext>(authenticator: authenticator).addRoutes(to: router.group("v1"))
 
     var app = Application(
         router: router,

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOHTTP1
 import PostgresNIO
 import Testing
 import TidemarkAuth
@@ -58,6 +60,67 @@ import TidemarkTestSupport
             let digested = try await server.database.scalar(
                 "SELECT count(*) FROM tidemark_api_keys WHERE key_sha256 = sha256(convert_to(\(ingest), 'UTF8')) AND name = 'till'")
             #expect(digested == 1)
+        }
+    }
+
+    /// The dashboard signs in with a query key and then holds only an HttpOnly, SameSite
+    /// cookie, good for queries, ended by signing out or by revoking the key.
+    @Test func aQueryKeyOpensASessionCookieForQueriesOnly() async throws {
+        try await TestServer.run(configure: { $0.requireAPIKeys = true }) { server in
+            let store = APIKeyStore(client: server.database, logger: TestServer.quietLogger)
+            let query = try await store.create(name: "dashboard", scopes: [.query])
+            let ingest = try await store.create(name: "till", scopes: [.ingest]).key
+
+            let opened = try await server.http.post("/v1/session", text: "{\"key\": \"\(query.key)\"}")
+            #expect(opened.status == 200, "\(opened.text)")
+            let setCookie = opened.headers.first(name: "Set-Cookie") ?? ""
+            for attribute in ["tidemark_session=tms_", "HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+                #expect(setCookie.contains(attribute), "\(setCookie)")
+            }
+            #expect(!setCookie.contains(query.key))
+            let token = String(setCookie.split(separator: ";")[0].dropFirst("tidemark_session=".count))
+            let cookie = [("Cookie", "tidemark_session=\(token)")]
+
+            #expect(try await server.http.get("/v1/views/sales_by_store_day", headers: cookie).status == 200)
+            let post = try await server.http.post("/v1/events", body: .init(string: Self.event), headers: cookie)
+            #expect(post.status == 403, "a session cannot ingest")
+            #expect(post.errorCode == "insufficient_scope")
+            #expect(try await server.http.get("/v1/views", headers: [("Cookie", "tidemark_session=tms_forged")]).status == 401)
+            #expect(try await server.http.post("/v1/session", text: "{\"key\": \"\(ingest)\"}").status == 401, "an ingest key opens no session")
+            #expect(try await server.http.post("/v1/session", text: "{}").status == 400)
+            let stored = try await server.database.scalar(
+                "SELECT count(*) FROM tidemark_sessions WHERE token_sha256 = sha256(convert_to(\(token), 'UTF8'))")
+            #expect(stored == 1, "only the token's digest is kept")
+
+            // An HTML form gets a redirect to the dashboard, with its own cookie.
+            var noRedirects = HTTPClient.Configuration()
+            noRedirects.redirectConfiguration = .disallow
+            let browser = HTTPClient(eventLoopGroupProvider: .singleton, configuration: noRedirects)
+            let form = try await HTTPTestClient(baseURL: server.http.baseURL, client: browser).post(
+                "/v1/session", body: .init(string: "key=\(query.key)"), contentType: "application/x-www-form-urlencoded")
+            try await browser.shutdown()
+            #expect(form.status == 303)
+            #expect(form.headers.first(name: "Location") == "/dashboard")
+            let formCookie = form.headers.first(name: "Set-Cookie") ?? ""
+            let formToken = String(formCookie.split(separator: ";").first?.dropFirst("tidemark_session=".count) ?? "")
+            #expect(formToken.hasPrefix("tms_") && formToken != token)
+
+            // Signing out ends the session at once.
+            let closed = try await server.http.delete("/v1/session", headers: cookie)
+            #expect(closed.status == 204)
+            #expect(closed.headers.first(name: "Set-Cookie")?.contains("Max-Age=0") == true)
+            #expect(try await server.http.get("/v1/views", headers: cookie).status == 401)
+
+            // Revoking the key ends its other sessions within the cache time.
+            #expect(try await server.http.get("/v1/views", headers: [("Cookie", "tidemark_session=\(formToken)")]).status == 200)
+            #expect(try await store.revoke(query.record.prefix))
+            let deadline = ContinuousClock.now + .seconds(Int(APIKeyAuthenticator.cacheSeconds) + 5)
+            var status = 200
+            while status == 200, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(250))
+                status = try await server.http.get("/v1/views", headers: [("Cookie", "tidemark_session=\(formToken)")]).status
+            }
+            #expect(status == 401)
         }
     }
 

@@ -60,6 +60,13 @@ public struct HTTPTestClient: Sendable {
         return try await send(request)
     }
 
+    public func delete(_ path: String, headers: [(String, String)] = []) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .DELETE
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        return try await send(request)
+    }
+
     /// AsyncHTTPClient keeps retrying a refused connection until the timeout, so tests that
     /// expect the server to be gone pass a short one.
     private func send(_ request: HTTPClientRequest, timeout: TimeAmount = .seconds(60)) async throws -> Answer {
