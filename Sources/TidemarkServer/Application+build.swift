@@ -66,6 +66,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+    router.get("openapi.yaml") { _, _ in OpenAPIDocument.response }
     router.get("readyz") { _, _ in
         guard committer.isDatabaseAvailable else {
             throw APIError(.serviceUnavailable, code: "not_ready", message: "the database is unreachable", retryAfterSeconds: 2)
