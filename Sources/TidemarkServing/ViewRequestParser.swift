@@ -14,6 +14,8 @@ public enum AnswerFormat: String, Sendable {
 public struct ViewRequestParser: Sendable {
     public let catalog: PipelineCatalog
     public static let maxLimit = 100_000
+    /// How far from now a relative `from` or `to` may reach: 36,500 days.
+    static let maxRelativeMicros: Int64 = 36_500 * 86_400_000_000
 
     public init(catalog: PipelineCatalog) {
         self.catalog = catalog
@@ -125,7 +127,8 @@ public struct ViewRequestParser: Sendable {
                 case "d": 86_400_000_000
                 default: nil
                 }
-            if let scale, let amount = Int64(text.dropFirst().dropLast()), amount >= 0, amount <= 36_500 * 86_400 {
+            // Bounded in microseconds, not in units: 36,500 days of any unit would overflow Int64 (and trap).
+            if let scale, let amount = Int64(text.dropFirst().dropLast()), amount >= 0, amount <= Self.maxRelativeMicros / scale {
                 return now.microsecondsSinceEpoch + (sign == "-" ? -1 : 1) * amount * scale
             }
         }
