@@ -163,11 +163,15 @@ public enum OpenAPIDocument {
                           order_id: R-991
                   application/x-ndjson:
                     schema:
-                      type: string
-                      description: One event object (the `Event` schema) per line; blank lines are skipped.
-                    example: |
-                      {"id":"s-1","type":"stock","occurred_at":"2026-11-21T06:00:00Z","store_id":"S01","product_id":"P00042","kind":"count","quantity":40}
-                      {"id":"p-1","type":"price","occurred_at":"2026-11-21T06:00:00Z","store_id":"HQ","product_id":"P00042","price_cents":1299}
+                      description: |
+                        NDJSON: each event is one JSON object on its own line (blank lines are skipped);
+                        described here as the sequence of events the lines hold.
+                      type: array
+                      maxItems: 10000
+                      items: { $ref: "#/components/schemas/Event" }
+                    example:
+                      - { id: s-1, type: stock, occurred_at: "2026-11-21T06:00:00Z", store_id: S01, product_id: P00042, kind: count, quantity: 40 }
+                      - { id: p-1, type: price, occurred_at: "2026-11-21T06:00:00Z", store_id: HQ, product_id: P00042, price_cents: 1299 }
               responses:
                 "200":
                   description: Every event is durable in PostgreSQL.
@@ -390,39 +394,37 @@ public enum OpenAPIDocument {
               in: query
               required: false
               description: Comma-separated store ids to keep (views keyed by `store_id`).
-              schema: { type: string }
+              schema: { type: string, pattern: "^[^\\u0000]*$" }
             ProductID:
               name: product_id
               in: query
               required: false
               description: Comma-separated product ids to keep (views keyed by `product_id`).
-              schema: { type: string }
+              schema: { type: string, pattern: "^[^\\u0000]*$" }
             Category:
               name: category
               in: query
               required: false
               description: Comma-separated categories to keep (views keyed by `category`; a missing category is `unknown`).
-              schema: { type: string }
+              schema: { type: string, pattern: "^[^\\u0000]*$" }
             Channel:
               name: channel
               in: query
               required: false
               description: Comma-separated channels to keep (views keyed by `channel`; a missing channel is `unknown`).
-              schema: { type: string }
+              schema: { type: string, pattern: "^[^\\u0000]*$" }
             Type:
               name: type
               in: query
               required: false
               description: Comma-separated event types to keep (views keyed by `type`).
-              schema: { type: string }
+              schema: { type: string, pattern: "^[^\\u0000]*$" }
             OrderBy:
               name: order_by
               in: query
               required: false
-              description: A column of the answer (`bucket`, a key or a measure); prefix `-` for descending.
+              description: A column of the answer (`bucket`, a key or a measure); prefix `-` for descending, as in `-net_revenue_cents`.
               schema: { type: string }
-              examples:
-                top: { value: -net_revenue_cents }
             Limit:
               name: limit
               in: query
@@ -459,7 +461,8 @@ public enum OpenAPIDocument {
               description: |
                 A mistake in the query, named by `code`: `unknown_view`, `unknown_parameter`,
                 `repeated_parameter`, `no_time_grain`, `invalid_time`, `invalid_grain`,
-                `unknown_key`, `empty_filter`, `unknown_measure`, `invalid_limit`, `invalid_format`,
+                `unknown_key`, `empty_filter`, `invalid_filter` (a NUL character),
+                `unknown_measure`, `invalid_limit`, `invalid_format`,
                 `invalid_below`, or `too_many_rows` (more than 100,000 rows without `limit`).
                 `details` lists the valid choices, when there is a list.
               headers:

@@ -82,6 +82,11 @@ public struct ViewRequestParser: Sendable {
         }
         for key in definition.keys {
             guard let text = values[key.rawValue] else { continue }
+            // PostgreSQL text cannot hold NUL, so the batch read would fail (and answer 503); no
+            // stored key has one either, since ingest refuses NUL in every string.
+            guard !text.utf8.contains(0) else {
+                throw bad("invalid_filter", "filter '\(key.rawValue)' contains the NUL character (%00), which no stored value has", [])
+            }
             let allowed = Set(text.split(separator: ",", omittingEmptySubsequences: true).map(String.init))
             guard !allowed.isEmpty else { throw bad("empty_filter", "filter '\(key.rawValue)' needs at least one value", []) }
             query.filters[key] = allowed
