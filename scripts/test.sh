@@ -19,6 +19,8 @@ export TIDEMARK_TEST_DATABASE_URL="$url"
 export TIDEMARK_BINARY="$bin/tidemark"
 mkdir -p test-artifacts
 swift test --skip-build "$@" 2>&1 | tee test-artifacts/swift-test.log
+# A live server fuzzed against docs/openapi.yaml (about 30 s); on full runs only, not with --filter.
+if [ $# -eq 0 ]; then scripts/schemathesis.sh; fi
 # XCTest prints "Executed 0 tests" (every test here is Swift Testing); end with the real count.
 passed=$(grep -oE 'Test run with [0-9]+ tests? .*passed' test-artifacts/swift-test.log | tail -1 | grep -oE '[0-9]+' | head -1 || true)
 if [ -n "$passed" ]; then echo "$passed passed, 0 failed"; fi

@@ -19,6 +19,31 @@ public typealias TidemarkRequestContext = BasicRequestContext
 public func buildApplication(
     configuration: ServerConfiguration, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    let parts = buildServerParts(configuration: configuration, logger: logger)
+    var app = Application(
+        router: parts.router,
+        server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+    app.addServices(parts.services)
+    app.beforeServerStarts { [client = parts.client] in
+        let applied = try await Migrator().migrate(client: client, logger: logger)
+        if !applied.isEmpty { logger.info("migrations applied", metadata: ["versions": "\(applied)"]) }
+    }
+    return app
+}
+
+/// The router with every route, and the services its handlers need, built but not running.
+/// Separate from `buildApplication` so tests can list the routes without starting a server.
+public struct ServerParts {
+    public let router: Router<TidemarkRequestContext>
+    let client: PostgresClient
+    let services: [any Service]
+}
+
+/// Creates the pool, the group commit, the speed layer and the router; connects to nothing.
+public func buildServerParts(configuration: ServerConfiguration, logger: Logger) -> ServerParts {
     var clientConfiguration = configuration.database.clientConfiguration()
     clientConfiguration.options.maximumConnections = configuration.databaseConnections
     clientConfiguration.options.connectTimeout = .seconds(3)
@@ -42,6 +67,7 @@ public func buildApplication(
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+    router.get("openapi.yaml") { _, _ in OpenAPIDocument.response }
     router.get("readyz") { _, _ in
         guard committer.isDatabaseAvailable else {
             throw APIError(.serviceUnavailable, code: "not_ready", message: "the database is unreachable", retryAfterSeconds: 2)
@@ -64,16 +90,5 @@ public func buildApplication(
         to: queryRoutes)
     SessionController<TidemarkRequestContext>(authenticator: authenticator).addRoutes(to: router.group("v1"))
 
-    var app = Application(
-        router: router,
-        server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
-        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
-        logger: logger)
-    app.addServices(client, committer, MigratedService(tailer, client: client, logger: logger))
-    app.beforeServerStarts {
-        let applied = try await Migrator().migrate(client: client, logger: logger)
-        if !applied.isEmpty { logger.info("migrations applied", metadata: ["versions": "\(applied)"]) }
-    }
-    return app
+    return ServerParts(router: router, client: client, services: [client, committer, MigratedService(tailer, client: client, logger: logger)])
 }

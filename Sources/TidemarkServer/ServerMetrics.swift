@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import PostgresNIO
 import Prometheus
+import TidemarkAPI
 import TidemarkBatch
 import TidemarkEvents
 import TidemarkIngest
@@ -110,11 +111,21 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             status = error.status.code
             if status >= 500 { context.logger.warning("request refused", metadata: ["status": "\(status)", "error": "\(error)"]) }
-            throw error
+            // Answered here rather than by Hummingbird, so that error answers name the request id too.
+            return try withRequestID(error.response(from: request, context: context), context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            throw error
+            // Hummingbird would answer an empty 500; this one has the API's error shape and the id to look for in the log.
+            let failure = APIError(
+                .internalServerError, code: "internal_error", message: "the server failed to answer; its log names the error with this request's id")
+            return try withRequestID(failure.response(from: request, context: context), context)
         }
+    }
+
+    private func withRequestID(_ response: Response, _ context: Context) -> Response {
+        var response = response
+        response.headers[Self.requestIDHeader] = context.id
+        return response
     }
 
     static var requestIDHeader: HTTPField.Name { HTTPField.Name("X-Request-Id")! }

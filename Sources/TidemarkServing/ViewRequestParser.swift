@@ -14,6 +14,8 @@ public enum AnswerFormat: String, Sendable {
 public struct ViewRequestParser: Sendable {
     public let catalog: PipelineCatalog
     public static let maxLimit = 100_000
+    /// How far from now a relative `from` or `to` may reach: 36,500 days.
+    static let maxRelativeMicros: Int64 = 36_500 * 86_400_000_000
 
     public init(catalog: PipelineCatalog) {
         self.catalog = catalog
@@ -80,6 +82,11 @@ public struct ViewRequestParser: Sendable {
         }
         for key in definition.keys {
             guard let text = values[key.rawValue] else { continue }
+            // PostgreSQL text cannot hold NUL, so the batch read would fail (and answer 503); no
+            // stored key has one either, since ingest refuses NUL in every string.
+            guard !text.utf8.contains(0) else {
+                throw bad("invalid_filter", "filter '\(key.rawValue)' contains the NUL character (%00), which no stored value has", [])
+            }
             let allowed = Set(text.split(separator: ",", omittingEmptySubsequences: true).map(String.init))
             guard !allowed.isEmpty else { throw bad("empty_filter", "filter '\(key.rawValue)' needs at least one value", []) }
             query.filters[key] = allowed
@@ -125,7 +132,8 @@ public struct ViewRequestParser: Sendable {
                 case "d": 86_400_000_000
                 default: nil
                 }
-            if let scale, let amount = Int64(text.dropFirst().dropLast()), amount >= 0, amount <= 36_500 * 86_400 {
+            // Bounded in microseconds, not in units: 36,500 days of any unit would overflow Int64 (and trap).
+            if let scale, let amount = Int64(text.dropFirst().dropLast()), amount >= 0, amount <= Self.maxRelativeMicros / scale {
                 return now.microsecondsSinceEpoch + (sign == "-" ? -1 : 1) * amount * scale
             }
         }

@@ -14,6 +14,11 @@ import TidemarkTestSupport
             let answer = try await server.http.get("/metrics")
             #expect(answer.status == 200)
             #expect(answer.headers["X-Request-Id"].first?.isEmpty == false, "each answer names its request id")
+            for (path, status) in [("/v1/views/nope", 400), ("/nowhere", 404)] {
+                let refused = try await server.http.get(path)
+                #expect(refused.status == status)
+                #expect(refused.headers["X-Request-Id"].first?.isEmpty == false, "error answers name their request id too: \(path)")
+            }
             #expect(answer.headers["Content-Type"].first?.hasPrefix("text/plain; version=0.0.4") == true)
             let text = answer.text
             for line in [
