@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Hummingbird
 import Foundation
 import Logging
 import NIOHTTP1
@@ -50,6 +51,32 @@ import TidemarkTestSupport
             }
             // Health and metrics stay open.
             for path in ["/healthz", "/metrics"] { #expect(try await get(path, nil) == 200, "\(path)") }
+
+            // Every route of the router that is not open refuses missing, unknown, revoked
+            // and wrong-scope keys, and takes the right one (GETs need query, the rest ingest).
+            let parts = buildServerParts(
+                configuration: ServerConfiguration(database: server.databaseURL, pipelines: try ShippedPipelines.catalog()),
+                logger: TestServer.quietLogger)
+            let routes = parts.router.routes.map { "\($0)" }
+            let open: Set = ["GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.yaml", "POST /v1/session", "DELETE /v1/session"]
+            let protected = routes.filter { !open.contains($0) }
+            #expect(protected.count >= 4, "\(routes)")
+            for route in protected {
+                let parts = route.split(separator: " ").map(String.init)
+                let path = parts[1].replacingOccurrences(of: "{view}", with: "sales_by_store_day")
+                let (right, wrong) = parts[0] == "GET" ? (query, ingest) : (ingest, query)
+                func send(_ key: String?) async throws -> Int {
+                    let headers = key.map { [("Authorization", "Bearer \($0)")] } ?? []
+                    switch parts[0] {
+                    case "GET": return try await server.http.get(path, headers: headers).status
+                    case "DELETE": return try await server.http.delete(path, headers: headers).status
+                    default: return try await server.http.post(path, body: .init(string: Self.event), headers: headers).status
+                    }
+                }
+                for key in [nil, "tmk_not-a-key", revoked.key] { #expect(try await send(key) == 401, "\(route) with \(key ?? "no key")") }
+                #expect(try await send(wrong) == 403, "\(route) with the wrong scope")
+                for key in [right, admin] { #expect(![401, 403].contains(try await send(key)), "\(route) with the right scope") }
+            }
 
             let refused = try await server.http.post("/v1/events", body: .init(string: Self.event), headers: [("Authorization", "Bearer \(query)")])
             #expect(refused.errorCode == "insufficient_scope")
