@@ -91,6 +91,5 @@ extension WireEvent: Decodable {
         if (try? container.nestedContainer(keyedBy: AnyCodingKey.self, forKey: key)) != nil { return .composite }
         if (try? container.nestedUnkeyedContainer(forKey: key)) != nil { return .composite }
         return .otherNumber  // a number beyond even a Double, such as 1e400
-
     }
 }
