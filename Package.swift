@@ -69,6 +69,7 @@ let package = Package(
                 "TidemarkPipelines",
                 "TidemarkBatch",
                 "TidemarkEvents",
+                "TidemarkRawLog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
