@@ -180,9 +180,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // tidemark archive: raw events before a day to checksummed gzip NDJSON files, one per day.
+        .target(
+            name: "TidemarkArchive",
+            dependencies: [
+                "TidemarkEvents",
+                "TidemarkRawLog",
+                "TidemarkLoader",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "tidemark",
             dependencies: [
+                "TidemarkArchive",
                 "TidemarkEvents",
                 "TidemarkAuth",
                 "TidemarkBatch",
