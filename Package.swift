@@ -262,6 +262,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "TidemarkTestSupport",
+                "TidemarkArchive",
                 "TidemarkServer",
                 "TidemarkIngest",
                 "TidemarkRawLog",
