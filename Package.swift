@@ -71,6 +71,7 @@ let package = Package(
                 "TidemarkPipelines",
                 "TidemarkBatch",
                 "TidemarkEvents",
+                "TidemarkRawLog",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -182,9 +183,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // tidemark archive: raw events before a day to checksummed gzip NDJSON files, one per day.
+        .target(
+            name: "TidemarkArchive",
+            dependencies: [
+                "TidemarkEvents",
+                "TidemarkRawLog",
+                "TidemarkLoader",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "tidemark",
             dependencies: [
+                "TidemarkArchive",
                 "TidemarkEvents",
                 "TidemarkAuth",
                 "TidemarkBatch",
@@ -253,6 +269,7 @@ let package = Package(
             dependencies: [
                 "TidemarkTestSupport",
                 "TidemarkEmbeddedPostgres",
+                "TidemarkArchive",
                 "TidemarkServer",
                 "TidemarkIngest",
                 "TidemarkRawLog",

@@ -1,6 +1,7 @@
 import Synchronization
 import TidemarkBatch
 import TidemarkPipelines
+import TidemarkRawLog
 
 /// The speed layer: per view, the aggregate of every event with `seq` above the watermark
 /// of the batch now served for that view. It holds nothing the batch covers, so its memory

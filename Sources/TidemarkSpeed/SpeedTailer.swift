@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import TidemarkBatch
 import TidemarkPipelines
+import TidemarkRawLog
 
 /// Feeds the speed layer from the raw log, in `seq` order, and switches views to newer
 /// batches. On start it rebuilds every view from the log above its batch watermark.

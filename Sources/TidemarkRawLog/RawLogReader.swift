@@ -31,12 +31,17 @@ public struct RawLogReader: Sendable {
         self.logger = logger
     }
 
+    /// The columns `decode(_:)` reads, in its order, for queries that select events their own way.
+    public static let columns = """
+        seq, id, type, tidemark_micros(occurred_at), store_id, product_id, quantity, unit_price_cents, price_cents,
+            stock_kind, category, customer_id, order_id, channel, currency
+        """
+
     /// Events with `seq` in `(after, upTo]` (no upper bound when nil), oldest first, at most `limit`.
     public func events(after: Int64, upTo: Int64? = nil, limit: Int) async throws -> [LoggedEvent] {
         let rows = try await client.query(
             """
-            SELECT seq, id, type, tidemark_micros(occurred_at), store_id, product_id, quantity, unit_price_cents, price_cents,
-                stock_kind, category, customer_id, order_id, channel, currency
+            SELECT \(unescaped: Self.columns)
             FROM events WHERE seq > \(after) AND seq <= \(upTo ?? Int64.max) ORDER BY seq LIMIT \(limit)
             """, logger: logger)
         var events: [LoggedEvent] = []
@@ -47,8 +52,8 @@ public struct RawLogReader: Sendable {
         return events
     }
 
-    /// One row, decoded in a single pass over its cells (no random-access index per row).
-    static func decode(_ row: PostgresRow) throws -> LoggedEvent {
+    /// One row of `columns`, decoded in a single pass over its cells (no random-access index per row).
+    public static func decode(_ row: PostgresRow) throws -> LoggedEvent {
         let (
             seq, id, type, occurredAt, storeID, productID, quantity, unitPrice, priceCents, stockKind, category, customerID, orderID, channel,
             currency
