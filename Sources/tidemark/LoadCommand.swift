@@ -12,7 +12,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Base URL of the server (env TIDEMARK_URL).")
     var url: String = Environment.value("TIDEMARK_URL") ?? "http://127.0.0.1:8080"
     @Option(help: "API key sent as a bearer token (env TIDEMARK_API_KEY).")
-    var apiKey: String? = Environment.value("TIDEMARK_API_KEY")
+    var apiKey: String?
     @Option(help: "Events per request.")
     var batchSize: Int = 1_000
     @Option(help: "Requests in flight at once.")
@@ -35,7 +35,7 @@ struct LoadCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try logging.makeLogger(label: "tidemark.load")
         var configuration = LoadConfiguration(baseURL: url)
-        configuration.apiKey = apiKey
+        configuration.apiKey = apiKey ?? Environment.value("TIDEMARK_API_KEY")
         configuration.batchSize = batchSize
         configuration.concurrency = concurrency
         configuration.maxAttempts = maxAttempts

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
-import Hummingbird
 import Foundation
+import Hummingbird
 import Logging
 import NIOHTTP1
 import PostgresNIO

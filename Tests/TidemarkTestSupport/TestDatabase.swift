@@ -29,7 +29,7 @@ public enum TestDatabase {
     ) async throws -> Result {
         let server = try serverURL()
         let name = "t_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20))
-        try await withClient(server) { admin in
+        _ = try await withClient(server) { admin in
             try await admin.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
         }
         let url = server.with(database: name)
@@ -47,7 +47,7 @@ public enum TestDatabase {
     }
 
     private static func drop(_ name: String, server: DatabaseURL, logger: Logger) async throws {
-        try await withClient(server) { admin in
+        _ = try await withClient(server) { admin in
             try await admin.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
         }
     }
