@@ -55,7 +55,9 @@ struct FieldReader {
             fail(field, "must not be empty")
             return nil
         }
-        let length = text.unicodeScalars.count
+        // Scalars never outnumber UTF-8 bytes, so counting them (which walks the string) is
+        // needed only for a long text.
+        let length = text.utf8.count <= maxLength ? 0 : text.unicodeScalars.count
         if length > maxLength {
             fail(field, "must be at most \(maxLength) characters, got \(length)")
             return nil

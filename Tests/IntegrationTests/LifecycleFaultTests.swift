@@ -134,6 +134,8 @@ import TidemarkTestSupport
         }
         let url = try cluster.start()
         let server = try await ServerProcess.start(databaseURL: url)
+        var stopped = false
+        defer { if !stopped { _ = try? server.kill() } }  // a failed expectation must not leave it running
         let http = HTTPTestClient(baseURL: server.baseURL)
         let bodies = try Self.bodies(days: 1, eventsPerDay: 20_000)
         let next = Locked(0)
@@ -187,6 +189,7 @@ import TidemarkTestSupport
         }
         #expect(stored == ackedIDs.count, "acknowledged events were lost")
         #expect(try server.terminate() == 0)
+        stopped = true
     }
 
     /// SIGTERM while PostgreSQL is down: the server still stops, with status 0, in bounded time.
@@ -198,6 +201,8 @@ import TidemarkTestSupport
             try? FileManager.default.removeItem(atPath: directory)
         }
         let server = try await ServerProcess.start(databaseURL: try cluster.start())
+        var stopped = false
+        defer { if !stopped { _ = try? server.kill() } }
         let http = HTTPTestClient(baseURL: server.baseURL)
         #expect(try await http.post("/v1/events", text: Sample.saleJSON(id: "before-outage")).status == 200)
         #expect(try cluster.stop())
@@ -210,6 +215,7 @@ import TidemarkTestSupport
             server.child.signal(SIGKILL)  // only if it hung; the status check below then fails
         }
         let status = try server.terminate()
+        stopped = true
         watchdog.cancel()
         #expect(status == 0, "exit status \(status) after \(ContinuousClock.now - started)")
         #expect(ContinuousClock.now - started < .seconds(30))

@@ -43,6 +43,17 @@ import TidemarkTestSupport
         #expect(events[4].payload == .price(cents: 0))
     }
 
+    /// 64 two-byte characters are 128 bytes but within a 64-character limit; non-ASCII
+    /// strings take the scanner's validating path and keep every character.
+    @Test func lengthsCountCharactersNotBytes() throws {
+        let store = String(repeating: "é", count: 64)
+        let body =
+            #"{"id":"ü-1","type":"sale","occurred_at":"2026-11-21T09:00:00Z","store_id":"\#(store)","product_id":"P1","quantity":1,"unit_price_cents":1}"#
+        let events = try validator.validate(try decode(body), now: now).get()
+        #expect(events.first?.storeID == store)
+        #expect(events.first?.id == "ü-1")
+    }
+
     @Test func listsEveryIssueOfEveryEventWithIndexAndID() throws {
         let body =
             "["

@@ -28,6 +28,10 @@ public enum ValidationCases {
         ValidationCase(rule: "id must not be empty", json: sale(["id": ""]), field: "id", messageContains: "must not be empty"),
         ValidationCase(
             rule: "id at most 128 chars", json: sale(["id": String(repeating: "x", count: 129)]), field: "id", messageContains: "at most 128"),
+        // Lengths count characters, not bytes: 65 two-byte characters are too many for a store id.
+        ValidationCase(
+            rule: "store_id counts characters", json: sale(["store_id": String(repeating: "é", count: 65)]), field: "store_id",
+            messageContains: "at most 64 characters, got 65"),
         ValidationCase(rule: "type is required", json: sale(["type": nil]), field: "type", messageContains: "required"),
         ValidationCase(rule: "type must be known", json: sale(["type": "refund"]), field: "type", messageContains: "must be one of"),
         ValidationCase(rule: "occurred_at is required", json: sale(["occurred_at": nil]), field: "occurred_at", messageContains: "required"),
