@@ -50,7 +50,8 @@ import TidemarkTestSupport
             let views = try #require(answer.json["views"] as? [[String: Any]])
             #expect(
                 views.map { $0["name"] as? String } == [
-                    "prices", "sales_by_category_day", "sales_by_product_hour", "sales_by_store_day", "stock_levels",
+                    "prices", "product_categories", "sales_by_category_day", "sales_by_product_hour", "sales_by_store_category_hour",
+                    "sales_by_store_day", "stock_levels",
                 ])
             let hourly = try #require(views.first { $0["name"] as? String == "sales_by_product_hour" })
             #expect(hourly["grains"] as? [String] == ["hour", "day", "all"])

@@ -7,7 +7,12 @@ import TidemarkTestSupport
 @Suite struct PipelineLoaderTests {
     @Test func theShippedViewsLoad() throws {
         let catalog = try ShippedPipelines.catalog()
-        #expect(catalog.names == ["prices", "sales_by_category_day", "sales_by_product_hour", "sales_by_store_day", "stock_levels"])
+        #expect(
+            catalog.names == [
+                "prices", "product_categories", "sales_by_category_day", "sales_by_product_hour", "sales_by_store_category_hour",
+                "sales_by_store_day",
+                "stock_levels",
+            ])
         let hourly = try #require(catalog.view(named: "sales_by_product_hour"))
         #expect(hourly.grain == .hour)
         #expect(hourly.keys == [.storeID, .productID])

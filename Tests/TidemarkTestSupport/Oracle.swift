@@ -1,6 +1,6 @@
 import TidemarkEvents
 
-/// A deliberately simple recomputation of the five shipped views straight from DESIGN.md,
+/// A deliberately simple recomputation of the shipped views straight from DESIGN.md,
 /// sharing no code with the pipelines engine, for the property and end-to-end tests.
 ///
 /// Rows are keyed by `"<bucket micros or ->|key|key"` and hold measure values by name.
@@ -74,6 +74,18 @@ public enum Oracle {
         sales(events) { "\(floor($0.occurredAt.microsecondsSinceEpoch, day))|\($0.storeID)" }
     }
 
+    public static func salesByStoreCategoryHour(_ events: [Event]) -> Rows {
+        sales(events) { "\(floor($0.occurredAt.microsecondsSinceEpoch, hour))|\($0.storeID)|\($0.saleLine?.category ?? "unknown")" }
+    }
+
+    public static func productCategories(_ events: [Event]) -> Rows {
+        var lines: [String: Int64] = [:]
+        for event in events where event.type == .sale {
+            lines["-|\(event.productID)|\(event.saleLine?.category ?? "unknown")", default: 0] += 1
+        }
+        return lines.mapValues { ["sale_lines": $0] }
+    }
+
     public static func stockLevels(_ events: [Event]) -> Rows {
         var byKey: [String: [Event]] = [:]
         for event in events where event.type != .price { byKey["-|\(event.storeID)|\(event.productID)", default: []].append(event) }
@@ -139,6 +151,7 @@ public enum Oracle {
         [
             "sales_by_product_hour": salesByProductHour(events), "sales_by_category_day": salesByCategoryDay(events),
             "sales_by_store_day": salesByStoreDay(events), "stock_levels": stockLevels(events), "prices": prices(events),
+            "sales_by_store_category_hour": salesByStoreCategoryHour(events), "product_categories": productCategories(events),
         ]
     }
 }
