@@ -142,11 +142,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The dashboard and the daily report: HTML and SVG rendered here from merged answers.
+        .target(
+            name: "TidemarkDashboard",
+            dependencies: [
+                "TidemarkAPI",
+                "TidemarkBatch",
+                "TidemarkAuth",
+                "TidemarkEvents",
+                "TidemarkPipelines",
+                "TidemarkServing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Wires the layers into one HTTP application.
         .target(
             name: "TidemarkServer",
             dependencies: [
                 "TidemarkAuth",
+                "TidemarkDashboard",
                 "TidemarkAPI",
                 "TidemarkEvents",
                 "TidemarkIngest",
@@ -270,6 +288,7 @@ let package = Package(
                 "TidemarkTestSupport",
                 "TidemarkEmbeddedPostgres",
                 "TidemarkArchive",
+                "TidemarkDashboard",
                 "TidemarkServer",
                 "TidemarkIngest",
                 "TidemarkRawLog",

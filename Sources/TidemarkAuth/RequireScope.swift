@@ -110,3 +110,32 @@ public struct RequireScope<Context: RequestContext>: RouterMiddleware {
         APIError(.unauthorized, code: "unauthorized", message: message)
     }
 }
+
+/// Whether a request may read, for pages that show a sign-in form instead of answering 401.
+public enum QueryAccess: Sendable {
+    case allowed
+    case denied
+    /// Keys or sessions could not be checked (the database is unreachable).
+    case unknown
+}
+
+extension APIKeyAuthenticator {
+    /// A bearer key with the `query` or `admin` scope, or a session cookie; always allowed
+    /// when authentication is off.
+    public func queryAccess(_ request: Request) async -> QueryAccess {
+        guard isEnabled else { return .allowed }
+        do {
+            if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+                let key = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+                guard let scopes = try await scopes(of: key) else { return .denied }
+                return scopes.contains(.query) || scopes.contains(.admin) ? .allowed : .denied
+            }
+            if let token = request.cookies["tidemark_session"]?.value {
+                return try await isSessionValid(token) ? .allowed : .denied
+            }
+            return .denied
+        } catch {
+            return .unknown
+        }
+    }
+}

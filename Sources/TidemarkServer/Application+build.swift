@@ -4,6 +4,7 @@ import PostgresNIO
 import ServiceLifecycle
 import TidemarkAPI
 import TidemarkAuth
+import TidemarkDashboard
 import TidemarkEvents
 import TidemarkIngest
 import TidemarkPipelines
@@ -89,6 +90,9 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine, metrics: metrics.factory).addRoutes(
         to: queryRoutes)
     SessionController<TidemarkRequestContext>(authenticator: authenticator).addRoutes(to: router.group("v1"))
+    let dashboard = DashboardSource(engine: engine, catalog: configuration.pipelines, client: client, logger: logger)
+    DashboardController<TidemarkRequestContext>(source: dashboard, authenticator: authenticator, currency: configuration.validation.currency)
+        .addRoutes(pages: router, reports: queryRoutes)
 
     return ServerParts(router: router, client: client, services: [client, committer, MigratedService(tailer, client: client, logger: logger)])
 }

@@ -35,6 +35,8 @@ public enum OpenAPIDocument {
             description: Merged views and stock.
           - name: operations
             description: Health, readiness, metrics and this document.
+          - name: dashboard
+            description: The browser dashboard and its files.
 
         paths:
           /healthz:
@@ -244,6 +246,218 @@ public enum OpenAPIDocument {
                     application/json:
                       schema: { $ref: "#/components/schemas/Error" }
 
+          /:
+            get:
+              operationId: root
+              tags: [dashboard]
+              summary: The dashboard (as /dashboard).
+              description: |
+                The same page as `/dashboard`.
+              security: []
+              parameters:
+                - name: date
+                  in: query
+                  required: false
+                  description: The UTC day shown, like 2026-11-20; today by default.
+                  schema: { type: string, format: date }
+                - name: store_id
+                  in: query
+                  required: false
+                  schema: { type: string }
+                - name: category
+                  in: query
+                  required: false
+                  schema: { type: string }
+                - name: lang
+                  in: query
+                  required: false
+                  description: "`en` or `pt-BR`; else from Accept-Language."
+                  schema: { type: string, enum: [en, pt-BR] }
+              responses:
+                "200":
+                  description: The dashboard, or the sign-in form when the request has neither a session nor a query key.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    text/html:
+                      schema: { type: string }
+                "400": { $ref: "#/components/responses/BadQuery" }
+                "404":
+                  description: "`missing_view`: Pipelines/ lacks a view the dashboard reads."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Error" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /dashboard:
+            get:
+              operationId: dashboard
+              tags: [dashboard]
+              summary: The dashboard.
+              description: |
+                Server-rendered HTML with SVG charts: the day's revenue, units and sale lines against the same time yesterday, revenue by hour against the 7-day average, top products and categories, stores, active alerts and freshness. Without a session it shows the sign-in form (`POST /v1/session`).
+              security: []
+              parameters:
+                - name: date
+                  in: query
+                  required: false
+                  description: The UTC day shown, like 2026-11-20; today by default.
+                  schema: { type: string, format: date }
+                - name: store_id
+                  in: query
+                  required: false
+                  schema: { type: string }
+                - name: category
+                  in: query
+                  required: false
+                  schema: { type: string }
+                - name: lang
+                  in: query
+                  required: false
+                  description: "`en` or `pt-BR`; else from Accept-Language."
+                  schema: { type: string, enum: [en, pt-BR] }
+              responses:
+                "200":
+                  description: The dashboard, or the sign-in form when the request has neither a session nor a query key.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    text/html:
+                      schema: { type: string }
+                "400": { $ref: "#/components/responses/BadQuery" }
+                "404":
+                  description: "`missing_view`: Pipelines/ lacks a view the dashboard reads."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Error" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /dashboard/panel:
+            get:
+              operationId: dashboardPanel
+              tags: [dashboard]
+              summary: The part of the dashboard the page refreshes every few seconds.
+              security:
+                - bearer: [query]
+                - session: []
+              parameters:
+                - name: date
+                  in: query
+                  required: false
+                  description: The UTC day shown, like 2026-11-20; today by default.
+                  schema: { type: string, format: date }
+                - name: store_id
+                  in: query
+                  required: false
+                  schema: { type: string }
+                - name: category
+                  in: query
+                  required: false
+                  schema: { type: string }
+                - name: lang
+                  in: query
+                  required: false
+                  description: "`en` or `pt-BR`; else from Accept-Language."
+                  schema: { type: string, enum: [en, pt-BR] }
+              responses:
+                "200":
+                  description: An HTML fragment.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    text/html:
+                      schema: { type: string }
+                "400": { $ref: "#/components/responses/BadQuery" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "404":
+                  description: "`missing_view`: Pipelines/ lacks a view the dashboard reads."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Error" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+          /dashboard/app.css:
+            get:
+              operationId: dashboardStyle
+              tags: [dashboard]
+              summary: The dashboard's style sheet.
+              security: []
+              responses:
+                "200":
+                  description: The file.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    text/css:
+                      schema: { type: string }
+          /dashboard/app.js:
+            get:
+              operationId: dashboardScript
+              tags: [dashboard]
+              summary: The dashboard's script (the refresh and sign-out).
+              security: []
+              responses:
+                "200":
+                  description: The file.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    text/javascript:
+                      schema: { type: string }
+          /v1/reports/daily:
+            get:
+              operationId: dailyReport
+              tags: [query]
+              summary: The daily sales report, per store and category, with totals.
+              description: |
+                From the merged `sales_by_store_category_hour` view. CSV has one `line` row per store
+                and category, a `store_total` row per store and a `total` row (amounts in cents);
+                `format=html` is a printable page with money in the events' currency.
+              security:
+                - bearer: [query]
+                - session: []
+              parameters:
+                - name: date
+                  in: query
+                  required: true
+                  description: The UTC day, like 2026-11-20.
+                  schema: { type: string, format: date }
+                - name: format
+                  in: query
+                  required: false
+                  schema: { type: string, enum: [csv, html], default: csv }
+                - name: store_id
+                  in: query
+                  required: false
+                  schema: { type: string }
+                - name: lang
+                  in: query
+                  required: false
+                  schema: { type: string, enum: [en, pt-BR] }
+              responses:
+                "200":
+                  description: The report.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    text/csv:
+                      schema: { type: string }
+                    text/html:
+                      schema: { type: string }
+                "400": { $ref: "#/components/responses/BadQuery" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "404":
+                  description: "`missing_view`: Pipelines/ lacks `sales_by_store_category_hour`."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Error" }
+                "503": { $ref: "#/components/responses/Unavailable" }
           /v1/views:
             get:
               operationId: listViews
@@ -553,7 +767,8 @@ public enum OpenAPIDocument {
                 `repeated_parameter`, `no_time_grain`, `invalid_time`, `invalid_grain`,
                 `unknown_key`, `empty_filter`, `invalid_filter` (a NUL character),
                 `unknown_measure`, `invalid_limit`, `invalid_format`,
-                `invalid_below`, or `too_many_rows` (more than 100,000 rows without `limit`).
+                `invalid_below`, `too_many_rows` (more than 100,000 rows without `limit`), or for the
+                dashboard and the report `invalid_date` and `missing_date`.
                 `details` lists the valid choices, when there is a list.
               headers:
                 X-Request-Id: { $ref: "#/components/headers/RequestID" }
