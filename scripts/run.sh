@@ -41,12 +41,14 @@ done
 # A key for this session (only its digest is stored); `tidemark keys list|revoke` manage keys.
 key=$("$bin" keys create --data-dir "$data_dir" --name "scripts/run.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" --scope ingest,query --log-level warning)
 "$bin" load --url "$url" --api-key "$key" sample-data/*.ndjson.gz
+sample_day=$(basename "$(ls sample-data/*.ndjson.gz | head -1)" .ndjson.gz)
 # The nightly job, once now: the batch layer takes over what the speed layer held.
 "$bin" batch run --data-dir "$data_dir" --log-level warning
 
 cat <<MSG
 
 Tidemark is running at $url (log: $log)
+  dashboard:     $url/dashboard?date=$sample_day   (sign in with the key below; today: $url/dashboard)
   API key:       $key   (ingest and query; send it as: Authorization: Bearer <key>)
   post events:   curl -X POST $url/v1/events -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \\
                    -d '{"id":"demo-1","type":"sale","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)","store_id":"S01","product_id":"P00001","quantity":1,"unit_price_cents":250}'
@@ -54,6 +56,7 @@ Tidemark is running at $url (log: $log)
   queries (with the key):
   top products:  $url/v1/views/sales_by_product_hour?grain=all&group_by=product_id&order_by=-net_revenue_cents&limit=10
   per store/day: $url/v1/views/sales_by_store_day?format=csv
+  daily report:  $url/v1/reports/daily?date=$sample_day&format=html
   stock:         $url/v1/stock?below=5
   batch runs:    $bin batch status --data-dir $data_dir
   health:        $url/healthz   $url/readyz

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh nginx  # nginx: the two-node test
+scripts/install-deps.sh nginx chromium # nginx: the two-node test; chromium: the dashboard in a browser
 scripts/format.sh --check
 swift build --build-tests
 bin=$(swift build --show-bin-path)
