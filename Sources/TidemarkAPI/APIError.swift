@@ -10,11 +10,14 @@ public struct APIError: HTTPResponseError, Sendable {
     public var details: [any Encodable & Sendable]
     /// Seconds, sent as `Retry-After` on `429` and `503`.
     public var retryAfterSeconds: Int?
+    /// What went wrong inside, for the server's log only: never sent to the client.
+    public var logDetail: String?
 
     public init(
         _ status: HTTPResponse.Status, code: String, message: String, details: [any Encodable & Sendable] = [],
-        retryAfterSeconds: Int? = nil
+        retryAfterSeconds: Int? = nil, logDetail: String? = nil
     ) {
+        self.logDetail = logDetail
         self.status = status
         self.code = code
         self.message = message

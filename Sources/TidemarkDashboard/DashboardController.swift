@@ -77,8 +77,13 @@ public struct DashboardController<Context: RequestContext>: Sendable {
             throw APIError(.notFound, code: "missing_view", message: error.description)
         } catch let error as APIError {
             throw error
-        } catch {
+        } catch  where DatabaseFailure.isOutage(error) {
             throw Self.unavailable
+        } catch {
+            throw APIError(
+                .internalServerError, code: "query_failed",
+                message: "the numbers could not be read: the server logged why, under this request's X-Request-Id",
+                logDetail: String(reflecting: error))
         }
     }
 

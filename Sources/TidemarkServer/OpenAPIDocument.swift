@@ -289,6 +289,7 @@ public enum OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/Error" }
+                "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /dashboard:
             get:
@@ -333,6 +334,7 @@ public enum OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/Error" }
+                "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /dashboard/panel:
             get:
@@ -378,6 +380,7 @@ public enum OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/Error" }
+                "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /dashboard/app.css:
             get:
@@ -457,6 +460,7 @@ public enum OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/Error" }
+                "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /v1/views:
             get:
@@ -518,6 +522,7 @@ public enum OpenAPIDocument {
                 "400": { $ref: "#/components/responses/BadQuery" }
                 "401": { $ref: "#/components/responses/Unauthorized" }
                 "403": { $ref: "#/components/responses/Forbidden" }
+                "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
 
           /v1/session:
@@ -629,6 +634,7 @@ public enum OpenAPIDocument {
                   content:
                     application/json:
                       schema: { $ref: "#/components/schemas/Error" }
+                "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
 
         components:
@@ -784,6 +790,15 @@ public enum OpenAPIDocument {
                   schema: { $ref: "#/components/schemas/Error" }
             Forbidden:
               description: "`insufficient_scope`: the key lacks the operation's scope."
+              headers:
+                X-Request-Id: { $ref: "#/components/headers/RequestID" }
+              content:
+                application/json:
+                  schema: { $ref: "#/components/schemas/Error" }
+            QueryFailed:
+              description: |
+                `query_failed`: PostgreSQL refused the query itself (not an outage); the server's log
+                holds the reason under the answer's `X-Request-Id`.
               headers:
                 X-Request-Id: { $ref: "#/components/headers/RequestID" }
               content:

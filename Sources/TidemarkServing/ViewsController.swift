@@ -78,11 +78,17 @@ public struct ViewsController<Context: RequestContext>: Sendable {
             throw APIError(.serviceUnavailable, code: "batch_switching", message: error.description, retryAfterSeconds: 1)
         } catch is CancellationError {
             throw CancellationError()
-        } catch {
+        } catch  where DatabaseFailure.isOutage(error) {
             // The batch part comes from PostgreSQL; without it there is no exact answer to give.
             throw APIError(
                 .serviceUnavailable, code: "database_unavailable", message: "the batch views cannot be read from PostgreSQL right now",
                 retryAfterSeconds: 2)
+        } catch {
+            // PostgreSQL refused the query itself: a fault to log and fix, not an outage to wait out.
+            throw APIError(
+                .internalServerError, code: "query_failed",
+                message: "the view could not be read: the server logged why, under this request's X-Request-Id",
+                logDetail: String(reflecting: error))
         }
         guard answer.rows.count <= Self.maxRows || order.limit != nil else {
             throw APIError(

@@ -1,7 +1,9 @@
 import Foundation
 import NIOHTTP1
+import PostgresNIO
 import Testing
 import TidemarkEvents
+import TidemarkRawLog
 import TidemarkTestSupport
 
 /// The query API's parameters and errors, over HTTP.
@@ -135,6 +137,37 @@ import TidemarkTestSupport
             #expect(answer.status == 400, "\(answer.text)")
             #expect(answer.errorCode == code, "\(answer.text)")
             #expect(answer.text.contains(mentions), "\(answer.text)")
+        }
+    }
+}
+
+@Suite struct ServingFailureTests {
+    /// A query PostgreSQL refuses is a 500 to fix, logged, not a 503 that hides it as an outage.
+    @Test func aRefusedBatchReadIs500NotAnOutage() async throws {
+        try await TestServer.run { server in
+            #expect(try await server.http.post("/v1/events", text: Sample.saleJSON(id: "f-1")).status == 200)
+            let run = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
+            #expect(run.status == 0, "\(run.output)")
+            let table = try await server.database.query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_name LIKE 'tidemark_view_sales_by_store_day_g%' AND table_name NOT LIKE '%moves'",
+                logger: TestServer.quietLogger
+            ).collect().first?.decode(String.self)
+            let name = try #require(table)
+            var answer = try await server.http.get("/v1/views/sales_by_store_day")
+            for _ in 0..<100 where answer.json["watermark"].flatMap({ ($0 as? [String: Any])?["seq"] as? Int }) != 1 {
+                try await Task.sleep(for: .milliseconds(50))
+                answer = try await server.http.get("/v1/views/sales_by_store_day")
+            }
+            try await server.database.query(
+                PostgresQuery(unsafeSQL: "ALTER TABLE \(name) RENAME COLUMN m_units_sold TO renamed"), logger: TestServer.quietLogger)
+            let refused = try await server.http.get("/v1/views/sales_by_store_day?grain=all")
+            #expect(refused.status == 500, "\(refused.text)")
+            #expect(refused.errorCode == "query_failed")
+            #expect(!refused.text.contains("renamed"), "the SQL error stays in the log")
+            #expect(refused.headers.first(name: "Retry-After") == nil)
+            try await server.database.query(
+                PostgresQuery(unsafeSQL: "ALTER TABLE \(name) RENAME COLUMN renamed TO m_units_sold"), logger: TestServer.quietLogger)
+            #expect(try await server.http.get("/v1/views/sales_by_store_day?grain=all").status == 200)
         }
     }
 }
