@@ -260,6 +260,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TidemarkSpeedTests",
+            dependencies: ["TidemarkSpeed", "TidemarkPipelines", "TidemarkEvents", "TidemarkRawLog", "TidemarkTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TidemarkGeneratorTests",
             dependencies: ["TidemarkGenerator", "TidemarkEvents"],
             swiftSettings: swiftSettings
