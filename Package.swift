@@ -261,7 +261,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkSpeedTests",
-            dependencies: ["TidemarkSpeed", "TidemarkPipelines", "TidemarkEvents", "TidemarkRawLog", "TidemarkTestSupport"],
+            dependencies: ["TidemarkSpeed", "TidemarkPipelines", "TidemarkEvents", "TidemarkRawLog", "TidemarkGenerator", "TidemarkTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -21,22 +21,17 @@ public struct RollingEngine: Sendable {
 
     /// nil while the start-up load from the raw log is still running.
     public func answer(_ request: RollingRequest) -> RollingAnswer? {
-        let name = request.definition.name
+        // A copy of the view's minutes, taken under the store's lock in constant time (copy on
+        // write): the roll-up below runs outside the lock, so a 24-hour window does not hold up
+        // the tailer, and a fold meanwhile copies only the minutes it touches.
+        guard
+            let (aggregate, version) = rolling.read(
+                view: request.definition.name, { aggregate, version, isLoaded in isLoaded ? (aggregate, version) : nil }) ?? nil
+        else { return nil }
         // An answer is a function of the request and the store's version, so dashboards that
         // repeat a question between two folds cost a lookup.
-        if let version = rolling.read(view: name, { _, version, isLoaded in isLoaded ? version : nil }) ?? nil,
-            let cached = cache[RollingCacheKey(request: request, version: version)]
-        {
-            return cached
-        }
-        // Rolled up under the store's lock: the minutes must not change while visited.
-        guard
-            let (rows, version) = rolling.read(
-                view: name,
-                { aggregate, version, isLoaded in
-                    isLoaded ? (aggregate.compare(request.window, groupBy: request.groupBy, filters: request.filters), version) : nil
-                }) ?? nil
-        else { return nil }
+        if let cached = cache[RollingCacheKey(request: request, version: version)] { return cached }
+        let rows = aggregate.compare(request.window, groupBy: request.groupBy, filters: request.filters)
         var sorted = rows
         Self.sort(&sorted, by: request.order)
         let total = sorted.count

@@ -86,12 +86,12 @@ public struct RollingRequestParser: Sendable {
     func checkHeld(_ window: RollingWindow, text: String, now: Int64) throws(APIError) {
         let horizon = Grain.minute.bucketStart(now) - RollingStore.retentionMicros
         let earliest = horizon + 2 * window.length - RollingWindow.minuteMicros
-        let latest = now + Self.maxFutureMicros
+        let latest = Grain.minute.bucketStart(now + Self.maxFutureMicros)
         let atMinute = window.end - RollingWindow.minuteMicros
         if window.previousStart >= horizon && atMinute <= latest { return }
         throw views.bad(
             "at_out_of_range",
-            "the rolling windows hold the last 48 hours of event time, so with window=\(text) (and the window before it) 'at' must be from \(Timestamp(microsecondsSinceEpoch: earliest).rfc3339) to \(Timestamp(microsecondsSinceEpoch: latest).rfc3339)",
+            "the rolling windows hold the last 48 hours of event time, so with window=\(text) (and the window before it) 'at' must fall in a minute from \(Timestamp(microsecondsSinceEpoch: earliest).rfc3339) to \(Timestamp(microsecondsSinceEpoch: latest).rfc3339)",
             [Timestamp(microsecondsSinceEpoch: earliest).rfc3339, Timestamp(microsecondsSinceEpoch: latest).rfc3339])
     }
 }

@@ -87,8 +87,9 @@ public final class RollingStore: Sendable {
         }
     }
 
-    /// Reads a view's minute buckets with `body` under the lock; nil for a view without
-    /// rolling windows. `isLoaded` is false while the start-up load is still running.
+    /// Reads a view's minute buckets with `body` under the lock (returning the aggregate is a
+    /// constant-time copy on write); nil for a view without rolling windows. `isLoaded` is
+    /// false while the start-up load is still running.
     public func read<Result>(view: String, _ body: (_ aggregate: RollingAggregate, _ version: UInt64, _ isLoaded: Bool) -> Result) -> Result? {
         state.withLock { state in
             guard let aggregate = state.views[view] else { return nil }
