@@ -278,6 +278,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TidemarkSpeedTests",
+            dependencies: ["TidemarkSpeed", "TidemarkPipelines", "TidemarkEvents", "TidemarkRawLog", "TidemarkGenerator", "TidemarkTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TidemarkGeneratorTests",
             dependencies: ["TidemarkGenerator", "TidemarkEvents"],
             swiftSettings: swiftSettings

@@ -42,6 +42,15 @@ public struct ViewAggregate: Sendable {
         if created { rowCount += 1 }
     }
 
+    /// Drops every bucket that starts before `start` (rolling windows forget old minutes so).
+    /// `eventCount` still counts the events of dropped buckets.
+    public mutating func removeBuckets(before start: Int64) {
+        // Collected first: removing while iterating `keys` would copy the dictionary.
+        for bucket in buckets.keys.filter({ $0 < start }) {
+            rowCount -= buckets.removeValue(forKey: bucket)?.count ?? 0
+        }
+    }
+
     /// Every row, for tests and small views.
     public var rows: [RowKey: [MeasureState]] {
         var result: [RowKey: [MeasureState]] = [:]

@@ -52,6 +52,48 @@ public struct RawLogReader: Sendable {
         return events
     }
 
+    /// Events with `seq` in `(after, upTo]` that occurred at or after `since` (microseconds),
+    /// oldest first, at most `limit`. Walks the primary key: `occurred_at` has no index, which
+    /// would slow every insert, so callers bound the `seq` range (see `firstSeq(receivedAtOrAfter:upTo:)`).
+    public func events(after: Int64, upTo: Int64, occurredAtOrAfter since: Int64, limit: Int) async throws -> [LoggedEvent] {
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: Self.columns)
+            FROM events WHERE seq > \(after) AND seq <= \(upTo) AND occurred_at >= tidemark_ts(\(since)) ORDER BY seq LIMIT \(limit)
+            """, logger: logger)
+        var events: [LoggedEvent] = []
+        for try await row in rows {
+            events.append(try Self.decode(row))
+        }
+        return events
+    }
+
+    /// The lowest `s` (at most `upTo + 1`) such that every event in `[s, upTo]` was received at
+    /// or after `time` (microseconds), by bisection over the primary key: about 20 lookups for
+    /// a million events. `received_at` is the inserting transaction's start and `seq` follows
+    /// commit order, so `received_at` grows with `seq` except by the seconds a transaction waits
+    /// for the append lock; callers leave a margin for that.
+    public func firstSeq(receivedAtOrAfter time: Int64, upTo: Int64) async throws -> Int64 {
+        // Bisects on "the first event at or after s was received at or after `time`, or there
+        // is none", which is false at `low` (or low = 0, never asked) and true at `high`.
+        var (low, high): (Int64, Int64) = (0, upTo + 1)
+        while high - low > 1 {
+            let middle = low + (high - low) / 2
+            let rows = try await client.query(
+                """
+                SELECT tidemark_micros(received_at) FROM events WHERE seq >= \(middle) AND seq <= \(upTo) ORDER BY seq LIMIT 1
+                """, logger: logger)
+            var received: Int64?
+            for try await value in rows.decode(Int64.self) { received = value }
+            if received.map({ $0 >= time }) ?? true {
+                high = middle
+            } else {
+                low = middle
+            }
+        }
+        return high
+    }
+
     /// One row of `columns`, decoded in a single pass over its cells (no random-access index per row).
     public static func decode(_ row: PostgresRow) throws -> LoggedEvent {
         let (

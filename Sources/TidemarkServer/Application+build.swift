@@ -50,7 +50,9 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     clientConfiguration.options.connectTimeout = .seconds(3)
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     let speed = SpeedLayer(catalog: configuration.pipelines)
-    let tailer = SpeedTailer(speed: speed, client: client, configuration: configuration.speed, logger: logger)
+    var speedConfiguration = configuration.speed
+    speedConfiguration.futureSkew = .seconds(configuration.validation.maxFutureSkewSeconds)
+    let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger)
     let metrics = configuration.metrics
     let committer = GroupCommitter(
         store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger,
@@ -89,6 +91,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     ).addRoutes(to: ingestRoutes)
     ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine, metrics: metrics.factory).addRoutes(
         to: queryRoutes)
+    RollingController<TidemarkRequestContext>(rolling: speed.rolling, metrics: metrics.factory).addRoutes(to: queryRoutes)
     SessionController<TidemarkRequestContext>(authenticator: authenticator).addRoutes(to: router.group("v1"))
     let dashboard = DashboardSource(engine: engine, catalog: configuration.pipelines, client: client, logger: logger)
     DashboardController<TidemarkRequestContext>(source: dashboard, authenticator: authenticator, currency: configuration.validation.currency)

@@ -32,7 +32,7 @@ public enum OpenAPIDocument {
           - name: ingest
             description: Posting events.
           - name: query
-            description: Merged views and stock.
+            description: Merged views, rolling windows and stock.
           - name: operations
             description: Health, readiness, metrics and this document.
           - name: dashboard
@@ -87,7 +87,8 @@ public enum OpenAPIDocument {
               description: |
                 Prometheus text format 0.0.4: requests by route and status, events accepted and
                 duplicated, group-commit batch sizes and durations, queue depth, speed-layer events
-                and rows, watermark age per view, batch runs, query durations per view.
+                and rows, rolling-window minute buckets and rows, watermark age per view, batch runs,
+                query durations per view.
               security: []
               responses:
                 "200":
@@ -525,6 +526,89 @@ public enum OpenAPIDocument {
                 "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
 
+          /v1/rolling/{view}:
+            get:
+              operationId: rollingWindow
+              tags: [query]
+              summary: Exact sliding windows of the last 24 hours, each with the change against the window before.
+              description: |
+                Rows of one view over a window of `window` whole minutes (1 minute to 24 hours) that
+                ends with, and includes, the minute holding `at` (default now): `[from, to)` with `to`
+                the start of the next minute, so an event posted a moment ago is counted at once.
+                Every row also holds the same measures over the previous window of the same length,
+                `[previous_from, from)`, their difference, and `trend` (`up`, `down` or `flat`: the sign
+                of the change of the ordered measure, else of `net_revenue_cents`).
+
+                The speed layer keeps minute buckets of the last 48 hours of event time from every
+                event of the raw log, whatever the batch watermark, so windows that straddle the
+                watermark are exact and equal the view's merged answer over the same time. Only views
+                with time buckets (grain other than `none`) have rolling windows (see `GET /v1/views`).
+                Rows are sorted by `order_by` (default: the trend measure, descending), then by their
+                keys; `limit` makes a top-N. Every mistake answers `400` with the valid choices in
+                `details`. An answer of more than 100,000 rows needs `limit`.
+              security:
+                - bearer: [query]
+                - session: []
+              parameters:
+                - name: view
+                  in: path
+                  required: true
+                  description: A view with a time grain, from `GET /v1/views`.
+                  schema: { type: string, minLength: 1 }
+                  examples:
+                    hourly: { value: sales_by_product_hour }
+                    daily: { value: sales_by_store_day }
+                - name: window
+                  in: query
+                  required: false
+                  description: The window's length, in whole minutes or hours from `1m` to `24h` (`1440m`). Default `15m`.
+                  schema: { type: string, pattern: "^[0-9]+[mh]$", default: 15m }
+                  examples:
+                    quarter: { value: 15m }
+                    day: { value: 24h }
+                - name: at
+                  in: query
+                  required: false
+                  description: |
+                    When the window ends: it includes the minute holding `at`. RFC 3339, `now` (the
+                    default) or relative to now as for `from` (`-1h`). Whatever the window, the window
+                    before it must start within the last 48 hours, and `at` may be at most an hour ahead.
+                  schema: { type: string }
+                  examples:
+                    now: { value: now }
+                    anHourAgo: { value: -1h }
+                - $ref: "#/components/parameters/GroupBy"
+                - $ref: "#/components/parameters/StoreID"
+                - $ref: "#/components/parameters/ProductID"
+                - $ref: "#/components/parameters/Category"
+                - $ref: "#/components/parameters/Channel"
+                - $ref: "#/components/parameters/Type"
+                - name: order_by
+                  in: query
+                  required: false
+                  description: |
+                    A key, a measure `m` (over the window), `m_previous` or `m_change`; prefix `-` for
+                    descending, as in `-net_revenue_cents_change` (the fastest risers first).
+                  schema: { type: string }
+                - $ref: "#/components/parameters/Limit"
+                - $ref: "#/components/parameters/Format"
+              responses:
+                "200":
+                  description: |
+                    The rows; CSV has one header row with the same column names as the JSON rows: the
+                    keys, `trend`, then per measure `m`, `m_previous` and `m_change`.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/RollingAnswer" }
+                    text/csv:
+                      schema: { type: string }
+                "400": { $ref: "#/components/responses/BadQuery" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+
           /v1/session:
             post:
               operationId: signIn
@@ -773,8 +857,10 @@ public enum OpenAPIDocument {
                 `repeated_parameter`, `no_time_grain`, `invalid_time`, `invalid_grain`,
                 `unknown_key`, `empty_filter`, `invalid_filter` (a NUL character),
                 `unknown_measure`, `invalid_limit`, `invalid_format`,
-                `invalid_below`, `too_many_rows` (more than 100,000 rows without `limit`), or for the
-                dashboard and the report `invalid_date` and `missing_date`.
+                `invalid_below`, `no_rolling_window` (a view without rolling windows),
+                `invalid_window`, `at_out_of_range` (a window outside the 48 hours held),
+                `too_many_rows` (more than 100,000 rows without `limit`), or for the dashboard and
+                the report `invalid_date` and `missing_date`.
                 `details` lists the valid choices, when there is a list.
               headers:
                 X-Request-Id: { $ref: "#/components/headers/RequestID" }
@@ -806,9 +892,9 @@ public enum OpenAPIDocument {
                   schema: { $ref: "#/components/schemas/Error" }
             Unavailable:
               description: |
-                PostgreSQL cannot be reached (`database_unavailable`, `not_ready`), the speed layer is
-                still reading the raw log (`not_ready`), or a new batch is being switched to
-                (`batch_switching`). Retry after `Retry-After` seconds.
+                PostgreSQL cannot be reached (`database_unavailable`, `not_ready`), the speed layer
+                (or its rolling windows) is still reading the raw log (`not_ready`), or a new batch is
+                being switched to (`batch_switching`). Retry after `Retry-After` seconds.
               headers:
                 Retry-After: { $ref: "#/components/headers/RetryAfter" }
                 X-Request-Id: { $ref: "#/components/headers/RequestID" }
@@ -1085,6 +1171,36 @@ public enum OpenAPIDocument {
                     type: object
                     properties:
                       bucket: { type: string, format: date-time }
+                    additionalProperties:
+                      type: [string, integer, "null"]
+
+            RollingAnswer:
+              type: object
+              required: [view, window_minutes, from, to, previous_from, trend_by, total_rows, rows]
+              additionalProperties: false
+              properties:
+                view: { type: string }
+                window_minutes: { type: integer, minimum: 1, maximum: 1440 }
+                from: { type: string, format: date-time, description: The window's first minute (inclusive). }
+                to: { type: string, format: date-time, description: The end of the window (exclusive), the start of the minute after `at`'s. }
+                previous_from:
+                  type: string
+                  format: date-time
+                  description: The start of the previous window, `[previous_from, from)`.
+                trend_by: { type: string, description: The measure whose change gives each row's `trend`. }
+                total_rows: { type: integer, minimum: 0, description: Rows before `limit`. }
+                rows:
+                  type: array
+                  description: |
+                    One object per key seen in either window: the grouped keys, `trend`, then per
+                    measure `m` (over the window), `m_previous` (over the previous window) and
+                    `m_change` (`m - m_previous`; null when either is null, and for timestamps).
+                    A key absent from one window has that window's empty values: sums 0, the others null.
+                  items:
+                    type: object
+                    required: [trend]
+                    properties:
+                      trend: { type: string, enum: [up, down, flat] }
                     additionalProperties:
                       type: [string, integer, "null"]
 

@@ -49,6 +49,13 @@ public struct ServerMetrics: Sendable {
                 name: "tidemark_batch_watermark_age_seconds", labels: labels, help: "Seconds since the served batch was published (-1 without one)"
             ).set(batch.map { Double(now - $0.publishedAtMicros) / 1e6 } ?? -1)
         }
+        for (view, size) in speed.rolling.sizes {
+            let labels = [("view", view)]
+            registry.makeGauge(name: "tidemark_rolling_buckets", labels: labels, help: "Minute buckets the rolling windows hold (the last 48 hours)")
+                .set(Double(size.buckets))
+            registry.makeGauge(name: "tidemark_rolling_rows", labels: labels, help: "Rows (minutes and keys) the rolling windows hold")
+                .set(Double(size.rows))
+        }
         if let pages = Self.residentBytes() {
             registry.makeGauge(name: "tidemark_process_resident_bytes", labels: [], help: "Resident memory of the server process")
                 .set(Double(pages))

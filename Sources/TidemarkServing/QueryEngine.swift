@@ -174,25 +174,10 @@ public struct QueryEngine: Sendable {
 
     /// Final values, derived measures, order and limit.
     static func finish(_ rows: [RowKey: [MeasureState]], definition: PipelineDefinition, query: ViewQuery, order: AnswerOrder) -> [AnswerRow] {
-        let stored = definition.storedMeasures
         let hasBucket = query.grain.map { $0 != .all } ?? false
-        // Per measure: its position among the stored states, or its expression over earlier values.
-        let positions: [Int: Int] = Dictionary(
-            uniqueKeysWithValues: definition.measures.indices.compactMap { index in
-                stored.firstIndex { $0.name == definition.measures[index].name }.map { (index, $0) }
-            })
-        let measureIndex = Dictionary(uniqueKeysWithValues: definition.measures.enumerated().map { ($1.name, $0) })
+        let measureValues = MeasureValues(definition: definition)
         var answer: [AnswerRow] = rows.map { key, states in
-            var values: [Int64?] = []
-            values.reserveCapacity(definition.measures.count)
-            for (index, measure) in definition.measures.enumerated() {
-                if case .derived(let expression) = measure.kind {
-                    values.append(expression.evaluate { name in measureIndex[name].flatMap { $0 < values.count ? values[$0] : nil } })
-                } else {
-                    values.append(positions[index].flatMap { states[$0].value })
-                }
-            }
-            return AnswerRow(bucket: hasBucket ? key.bucket : nil, keys: key.keys, values: values)
+            AnswerRow(bucket: hasBucket ? key.bucket : nil, keys: key.keys, values: measureValues.values(of: states))
         }
         let natural: (AnswerRow, AnswerRow) -> Bool = { a, b in
             if a.bucket != b.bucket { return (a.bucket ?? 0) < (b.bucket ?? 0) }

@@ -33,18 +33,8 @@ public struct ViewRequestParser: Sendable {
     public func parse(
         view definition: PipelineDefinition, parameters: [(key: String, value: String)], now: Timestamp, extraParameters: Set<String> = []
     ) throws(APIError) -> (query: ViewQuery, order: AnswerOrder, format: AnswerFormat) {
-        let known: Set<String> = Set(["from", "to", "grain", "group_by", "order_by", "limit", "format"]).union(definition.keys.map(\.rawValue))
-            .union(extraParameters)
-        var values: [String: String] = [:]
-        for (key, value) in parameters {
-            guard known.contains(key) else {
-                throw bad(
-                    "unknown_parameter", "unknown query parameter '\(key)'; valid for \(definition.name): \(known.sorted().joined(separator: ", "))",
-                    known.sorted())
-            }
-            guard values[key] == nil else { throw bad("repeated_parameter", "query parameter '\(key)' is given twice", []) }
-            values[key] = value
-        }
+        let values = try checked(
+            parameters, known: Set(["from", "to", "grain", "group_by", "order_by", "limit", "format"]).union(extraParameters), of: definition)
 
         var query = ViewQuery.everything(of: definition)
         if definition.grain == .none {
@@ -66,31 +56,8 @@ public struct ViewRequestParser: Sendable {
                 query.grain = asked
             }
         }
-        if let text = values["group_by"] {
-            let names = text.split(separator: ",", omittingEmptySubsequences: true).map(String.init)
-            var keys: [KeyField] = []
-            for name in names {
-                guard let key = definition.keys.first(where: { $0.rawValue == name }) else {
-                    throw bad(
-                        "unknown_key",
-                        "'\(name)' is not a key of \(definition.name); its keys are: \(definition.keys.map(\.rawValue).joined(separator: ", "))",
-                        definition.keys.map(\.rawValue))
-                }
-                if !keys.contains(key) { keys.append(key) }
-            }
-            query.groupBy = keys
-        }
-        for key in definition.keys {
-            guard let text = values[key.rawValue] else { continue }
-            // PostgreSQL text cannot hold NUL, so the batch read would fail (and answer 503); no
-            // stored key has one either, since ingest refuses NUL in every string.
-            guard !text.utf8.contains(0) else {
-                throw bad("invalid_filter", "filter '\(key.rawValue)' contains the NUL character (%00), which no stored value has", [])
-            }
-            let allowed = Set(text.split(separator: ",", omittingEmptySubsequences: true).map(String.init))
-            guard !allowed.isEmpty else { throw bad("empty_filter", "filter '\(key.rawValue)' needs at least one value", []) }
-            query.filters[key] = allowed
-        }
+        if let text = values["group_by"] { query.groupBy = try groupBy(text, of: definition) }
+        query.filters = try filters(values, of: definition)
 
         var order = AnswerOrder()
         if let text = values["order_by"] {
@@ -104,20 +71,74 @@ public struct ViewRequestParser: Sendable {
             order.column = column
             order.descending = descending
         }
-        if let text = values["limit"] {
-            guard let limit = Int(text), (1...Self.maxLimit).contains(limit) else {
-                throw bad("invalid_limit", "limit must be a whole number from 1 to \(Self.maxLimit), not '\(text)'", [])
+        order.limit = try limit(values["limit"])
+        return (query, order, try format(values["format"]))
+    }
+
+    /// The parameters by name, once each, all of them known: `known` or a key of the view.
+    func checked(
+        _ parameters: [(key: String, value: String)], known: Set<String>, of definition: PipelineDefinition
+    ) throws(APIError) -> [String: String] {
+        let known = known.union(definition.keys.map(\.rawValue))
+        var values: [String: String] = [:]
+        for (key, value) in parameters {
+            guard known.contains(key) else {
+                throw bad(
+                    "unknown_parameter", "unknown query parameter '\(key)'; valid for \(definition.name): \(known.sorted().joined(separator: ", "))",
+                    known.sorted())
             }
-            order.limit = limit
+            guard values[key] == nil else { throw bad("repeated_parameter", "query parameter '\(key)' is given twice", []) }
+            values[key] = value
         }
-        var format = AnswerFormat.json
-        if let text = values["format"] {
-            guard let asked = AnswerFormat(rawValue: text) else {
-                throw bad("invalid_format", "format must be json or csv, not '\(text)'", ["json", "csv"])
+        return values
+    }
+
+    /// `group_by`: comma-separated keys of the view, each once; empty for none.
+    func groupBy(_ text: String, of definition: PipelineDefinition) throws(APIError) -> [KeyField] {
+        var keys: [KeyField] = []
+        for name in text.split(separator: ",", omittingEmptySubsequences: true).map(String.init) {
+            guard let key = definition.keys.first(where: { $0.rawValue == name }) else {
+                throw bad(
+                    "unknown_key",
+                    "'\(name)' is not a key of \(definition.name); its keys are: \(definition.keys.map(\.rawValue).joined(separator: ", "))",
+                    definition.keys.map(\.rawValue))
             }
-            format = asked
+            if !keys.contains(key) { keys.append(key) }
         }
-        return (query, order, format)
+        return keys
+    }
+
+    /// The key filters among `values`: comma-separated values per key of the view.
+    func filters(_ values: [String: String], of definition: PipelineDefinition) throws(APIError) -> [KeyField: Set<String>] {
+        var filters: [KeyField: Set<String>] = [:]
+        for key in definition.keys {
+            guard let text = values[key.rawValue] else { continue }
+            // PostgreSQL text cannot hold NUL, so the batch read would fail (and answer 503); no
+            // stored key has one either, since ingest refuses NUL in every string.
+            guard !text.utf8.contains(0) else {
+                throw bad("invalid_filter", "filter '\(key.rawValue)' contains the NUL character (%00), which no stored value has", [])
+            }
+            let allowed = Set(text.split(separator: ",", omittingEmptySubsequences: true).map(String.init))
+            guard !allowed.isEmpty else { throw bad("empty_filter", "filter '\(key.rawValue)' needs at least one value", []) }
+            filters[key] = allowed
+        }
+        return filters
+    }
+
+    func limit(_ text: String?) throws(APIError) -> Int? {
+        guard let text else { return nil }
+        guard let limit = Int(text), (1...Self.maxLimit).contains(limit) else {
+            throw bad("invalid_limit", "limit must be a whole number from 1 to \(Self.maxLimit), not '\(text)'", [])
+        }
+        return limit
+    }
+
+    func format(_ text: String?) throws(APIError) -> AnswerFormat {
+        guard let text else { return .json }
+        guard let format = AnswerFormat(rawValue: text) else {
+            throw bad("invalid_format", "format must be json or csv, not '\(text)'", ["json", "csv"])
+        }
+        return format
     }
 
     /// RFC 3339, `now`, or a relative time such as `-15m`, `-24h`, `-7d`, `-30s`.
@@ -146,7 +167,7 @@ public struct ViewRequestParser: Sendable {
         }
     }
 
-    private func bad(_ code: String, _ message: String, _ valid: [String]) -> APIError {
+    func bad(_ code: String, _ message: String, _ valid: [String]) -> APIError {
         APIError(.badRequest, code: code, message: message, details: valid)
     }
 }

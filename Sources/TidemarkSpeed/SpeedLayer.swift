@@ -1,5 +1,6 @@
 import Synchronization
 import TidemarkBatch
+import TidemarkEvents
 import TidemarkPipelines
 import TidemarkRawLog
 
@@ -9,6 +10,9 @@ import TidemarkRawLog
 ///
 /// Only `SpeedTailer` changes it; queries read it under the same lock, so a query sees a
 /// view's batch watermark and its speed rows as one consistent pair.
+///
+/// It also holds the rolling windows (`rolling`), which are fed the same events but keep
+/// recent event time regardless of the watermark, under their own lock.
 public final class SpeedLayer: Sendable {
     public struct ViewState: Sendable {
         /// The batch this view's speed rows complement; nil when none is usable (then the
@@ -29,10 +33,13 @@ public final class SpeedLayer: Sendable {
     }
 
     public let catalog: PipelineCatalog
+    public let rolling: RollingStore
     private let state: Mutex<State>
 
-    public init(catalog: PipelineCatalog) {
+    /// `now` is the clock of the rolling windows (tests move it).
+    public init(catalog: PipelineCatalog, now: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
         self.catalog = catalog
+        self.rolling = RollingStore(catalog: catalog, now: now)
         var views: [String: ViewState] = [:]
         for view in catalog.views { views[view.name] = ViewState(batch: nil, aggregate: ViewAggregate(definition: view)) }
         state = Mutex(State(views: views))
@@ -50,8 +57,10 @@ public final class SpeedLayer: Sendable {
         state.withLock { state in state.views[view].map { ($0.batch, $0.watermark) } }
     }
 
-    /// Folds events, oldest first; each view takes those above its watermark.
+    /// Folds events, oldest first; each view takes those above its watermark, and the rolling
+    /// windows every one (they also evict old minutes here, so they are called on idle polls too).
     func fold(_ events: [LoggedEvent]) {
+        rolling.fold(events)
         guard let last = events.last else { return }
         state.withLock { state in
             for name in Array(state.views.keys) {

@@ -16,6 +16,12 @@ public final class SpeedTailer: Service, Sendable {
         public var pollInterval: Duration = .milliseconds(100)
         public var batchCheckInterval: Duration = .seconds(1)
         public var pageSize = 5_000
+        /// How far ahead of the clock `occurred_at` may be (the validation rule): an event that
+        /// occurred within the rolling windows' 48 hours may have been received that much earlier.
+        public var futureSkew: Duration = .seconds(300)
+        /// Added to that when the rolling windows are loaded on start, for the seconds by which
+        /// `received_at` can run behind `seq` order and for clocks that disagree a little.
+        public var receiveSlack: Duration = .seconds(3_600)
 
         public init() {}
     }
@@ -128,10 +134,47 @@ public final class SpeedTailer: Service, Sendable {
             try await rebuild(view, with: target)
         }
         if !speed.isCaughtUp {
-            // On start, nothing at or below every view's watermark is needed: skip it.
+            // On start, nothing at or below every view's watermark is needed: skip it; but the
+            // rolling windows want the recent events there, whatever the watermark.
             let floor = speed.servedBatches.values.map { $0?.watermark ?? 0 }.min() ?? 0
+            if !speed.rolling.isLoaded { try await loadRollingWindows(through: floor) }
             speed.setTail(floor)
         }
+    }
+
+    /// Reads the events with `seq <= tail` that occurred within the rolling windows' 48 hours
+    /// into the rolling store; the events above `tail` reach it through `fold`. Only events
+    /// received since the horizon (less the skew and slack) can qualify, so it reads the
+    /// primary-key range from the first of those rather than the whole log.
+    private func loadRollingWindows(through tail: Int64) async throws {
+        let started = ContinuousClock.now
+        let rolling = speed.rolling
+        let horizon = rolling.horizon
+        var views = rolling.emptyViews(horizon: horizon)
+        var count = 0
+        if tail > 0 && !views.isEmpty {
+            let slack = Self.micros(configuration.futureSkew + configuration.receiveSlack)
+            var position = try await reader.firstSeq(receivedAtOrAfter: horizon - slack, upTo: tail) - 1
+            while position < tail {
+                let events = try await reader.events(after: position, upTo: tail, occurredAtOrAfter: horizon, limit: configuration.pageSize)
+                for name in Array(views.keys) {
+                    guard var view = views.removeValue(forKey: name) else { continue }
+                    for logged in events { view.fold(logged.event) }
+                    views[name] = view
+                }
+                count += events.count
+                guard let last = events.last, events.count == configuration.pageSize else { break }
+                position = last.seq
+            }
+        }
+        rolling.load(views, through: tail)
+        logger.info(
+            "rolling windows loaded from the raw log",
+            metadata: ["events": "\(count)", "through_seq": "\(tail)", "duration": "\(started.duration(to: .now))"])
+    }
+
+    static func micros(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
     }
 
     /// Recomputes a view's speed rows from the log above the batch's watermark, then swaps
