@@ -129,6 +129,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Reorder points, stock alerts (evaluated on merged stock) and their signed webhooks.
+        .target(
+            name: "TidemarkAlerts",
+            dependencies: [
+                "TidemarkAPI",
+                "TidemarkEvents",
+                "TidemarkPipelines",
+                "TidemarkRawLog",
+                "TidemarkServing",
+                "TidemarkSpeed",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // API keys with scopes: stored hashed, checked on every protected route.
         .target(
             name: "TidemarkAuth",
@@ -163,6 +188,7 @@ let package = Package(
         .target(
             name: "TidemarkServer",
             dependencies: [
+                "TidemarkAlerts",
                 "TidemarkAuth",
                 "TidemarkDashboard",
                 "TidemarkAPI",
@@ -218,6 +244,7 @@ let package = Package(
         .executableTarget(
             name: "tidemark",
             dependencies: [
+                "TidemarkAlerts",
                 "TidemarkArchive",
                 "TidemarkEvents",
                 "TidemarkAuth",
@@ -283,6 +310,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TidemarkAlertsTests",
+            dependencies: ["TidemarkAlerts", "TidemarkEvents", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TidemarkGeneratorTests",
             dependencies: ["TidemarkGenerator", "TidemarkEvents"],
             swiftSettings: swiftSettings
@@ -292,6 +324,7 @@ let package = Package(
             dependencies: [
                 "TidemarkTestSupport",
                 "TidemarkEmbeddedPostgres",
+                "TidemarkAlerts",
                 "TidemarkArchive",
                 "TidemarkDashboard",
                 "TidemarkServer",
@@ -312,6 +345,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

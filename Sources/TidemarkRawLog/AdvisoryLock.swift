@@ -9,6 +9,9 @@ public enum AdvisoryLock: Int32, Sendable {
     case rawLogAppend = 2
     /// Held (session-scoped) for the whole of a `tidemark batch run`, so two runs never overlap.
     case batchRun = 3
+    /// Held (transaction-scoped, tried, not waited for) while one node applies an alert
+    /// evaluation, so nodes sharing the database apply them one at a time.
+    case alertEvaluation = 4
 
     public static let namespace: Int32 = 0x7469_6465
 }

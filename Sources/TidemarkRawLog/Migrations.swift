@@ -186,5 +186,78 @@ public enum Migrations {
                 """,
                 "CREATE INDEX tidemark_sessions_expiry ON tidemark_sessions (expires_at)",
             ]),
+        Migration(
+            version: 7, name: "reorder points, alerts and webhook deliveries",
+            statements: [
+                // A reorder point is set for one product of a store, or for a category of a
+                // store as the default of its products; the product's own wins.
+                """
+                CREATE TABLE tidemark_reorder_points (
+                    store_id         text COLLATE "C" NOT NULL,
+                    product_id       text COLLATE "C",
+                    category         text COLLATE "C",
+                    reorder_point    bigint NOT NULL CHECK (reorder_point >= 0),
+                    lead_time_hours  integer NOT NULL CHECK (lead_time_hours >= 0),
+                    updated_at       timestamptz NOT NULL DEFAULT now(),
+                    CHECK ((product_id IS NULL) <> (category IS NULL))
+                )
+                """,
+                "CREATE UNIQUE INDEX tidemark_reorder_points_product ON tidemark_reorder_points (store_id, product_id) WHERE product_id IS NOT NULL",
+                "CREATE UNIQUE INDEX tidemark_reorder_points_category ON tidemark_reorder_points (store_id, category) WHERE category IS NOT NULL",
+                // One row per episode: fired once, resolved once, with the numbers that fired it.
+                """
+                CREATE TABLE tidemark_alerts (
+                    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    kind             text NOT NULL CHECK (kind IN ('low_stock', 'stock_out', 'projected_stock_out')),
+                    store_id         text COLLATE "C" NOT NULL,
+                    product_id       text COLLATE "C" NOT NULL,
+                    state            text NOT NULL CHECK (state IN ('firing', 'resolved')),
+                    fired_at         timestamptz NOT NULL DEFAULT now(),
+                    resolved_at      timestamptz,
+                    on_hand          bigint NOT NULL,
+                    reorder_point    bigint NOT NULL,
+                    lead_time_hours  integer NOT NULL,
+                    units_sold_24h   bigint NOT NULL,
+                    hours_of_cover   double precision,
+                    CHECK ((state = 'resolved') = (resolved_at IS NOT NULL))
+                )
+                """,
+                // The database's word that one condition has one open episode, whichever node
+                // evaluates: a second `firing` row for it is refused.
+                "CREATE UNIQUE INDEX tidemark_alerts_one_firing ON tidemark_alerts (kind, store_id, product_id) WHERE state = 'firing'",
+                "CREATE INDEX tidemark_alerts_fired ON tidemark_alerts (fired_at DESC, id DESC)",
+                // The raw-log position the last applied evaluation had read up to: a node whose
+                // speed layer lags behind it does not apply its older view of the stock.
+                """
+                CREATE TABLE tidemark_alert_evaluation (
+                    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+                    evaluated_seq  bigint NOT NULL,
+                    evaluated_at   timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                "INSERT INTO tidemark_alert_evaluation (evaluated_seq) VALUES (0)",
+                // One notification per episode transition and URL, queued in the transaction
+                // that records the transition, so it survives restarts; claimed with
+                // FOR UPDATE SKIP LOCKED and a lease, so two nodes never send it both.
+                """
+                CREATE TABLE tidemark_webhook_deliveries (
+                    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    alert_id         bigint NOT NULL REFERENCES tidemark_alerts (id),
+                    transition       text NOT NULL CHECK (transition IN ('fired', 'resolved')),
+                    url              text NOT NULL,
+                    attempts         integer NOT NULL DEFAULT 0,
+                    next_attempt_at  timestamptz NOT NULL DEFAULT now(),
+                    delivered_at     timestamptz,
+                    failed_at        timestamptz,
+                    last_error       text,
+                    created_at       timestamptz NOT NULL DEFAULT now(),
+                    UNIQUE (alert_id, transition, url)
+                )
+                """,
+                """
+                CREATE INDEX tidemark_webhook_deliveries_due ON tidemark_webhook_deliveries (next_attempt_at)
+                    WHERE delivered_at IS NULL AND failed_at IS NULL
+                """,
+            ]),
     ]
 }

@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import TidemarkAPI
+import TidemarkAlerts
 import TidemarkAuth
 import TidemarkDashboard
 import TidemarkEvents
@@ -58,6 +59,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
         store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger,
         metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.wake() })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
+    let alerts = AlertsParts(configuration: configuration, client: client, speed: speed, engine: engine, logger: logger)
 
     let router = Router(context: TidemarkRequestContext.self)
     router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
@@ -65,7 +67,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
     router.get("metrics") { _, _ in
-        let text = await metrics.scrape(committer: committer, speed: speed, client: client, logger: logger)
+        let text = await metrics.scrape(committer: committer, speed: speed, client: client, alerts: alerts.store, logger: logger)
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -86,16 +88,50 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     }
     let ingestRoutes = router.group("v1").add(middleware: RequireScope(.ingest, authenticator: authenticator))
     let queryRoutes = router.group("v1").add(middleware: RequireScope(.query, authenticator: authenticator))
+    let adminRoutes = router.group("v1").add(middleware: RequireScope(.admin, authenticator: authenticator))
     EventsController<TidemarkRequestContext>(
         committer: committer, validator: EventValidator(rules: configuration.validation), limits: configuration.ingestLimits
     ).addRoutes(to: ingestRoutes)
-    ViewsController<TidemarkRequestContext>(catalog: configuration.pipelines, engine: engine, metrics: metrics.factory).addRoutes(
-        to: queryRoutes)
+    ViewsController<TidemarkRequestContext>(
+        catalog: configuration.pipelines, engine: engine, metrics: metrics.factory, reorderPoints: alerts.resolver
+    ).addRoutes(to: queryRoutes)
+    AlertsController<TidemarkRequestContext>(
+        reorderPoints: alerts.reorderPoints, alerts: alerts.store, onReorderPointsChanged: { alerts.evaluator.wake() }
+    ).addRoutes(query: queryRoutes, admin: adminRoutes)
     RollingController<TidemarkRequestContext>(rolling: speed.rolling, metrics: metrics.factory).addRoutes(to: queryRoutes)
     SessionController<TidemarkRequestContext>(authenticator: authenticator).addRoutes(to: router.group("v1"))
     let dashboard = DashboardSource(engine: engine, catalog: configuration.pipelines, client: client, logger: logger)
     DashboardController<TidemarkRequestContext>(source: dashboard, authenticator: authenticator, currency: configuration.validation.currency)
         .addRoutes(pages: router, reports: queryRoutes)
 
-    return ServerParts(router: router, client: client, services: [client, committer, MigratedService(tailer, client: client, logger: logger)])
+    return ServerParts(
+        router: router, client: client,
+        services: [
+            client, committer, MigratedService(tailer, client: client, logger: logger),
+            MigratedService(alerts.evaluator, client: client, logger: logger), MigratedService(alerts.deliverer, client: client, logger: logger),
+        ])
+}
+
+/// Reorder points, alert evaluation and webhook delivery, over the server's pool and serving layer.
+struct AlertsParts {
+    let reorderPoints: ReorderPointStore
+    let store: AlertStore
+    let resolver: ReorderPointResolver
+    let evaluator: AlertEvaluator
+    let deliverer: WebhookDeliverer
+
+    init(configuration: ServerConfiguration, client: PostgresClient, speed: SpeedLayer, engine: QueryEngine, logger: Logger) {
+        reorderPoints = ReorderPointStore(client: client, logger: logger)
+        store = AlertStore(client: client, logger: logger)
+        let categories = ProductCategories(client: client, logger: logger)
+        resolver = ReorderPointResolver(store: reorderPoints, categories: categories)
+        let deliverer = WebhookDeliverer(
+            store: WebhookDeliveryStore(client: client, logger: logger), configuration: configuration.alerts.webhook,
+            metrics: configuration.metrics.factory, logger: logger)
+        self.deliverer = deliverer
+        evaluator = AlertEvaluator(
+            speed: speed, reader: StockReader(engine: engine, catalog: configuration.pipelines), reorderPoints: reorderPoints,
+            categories: categories, store: store, configuration: configuration.alerts, logger: logger,
+            onTransitions: { deliverer.wake() })
+    }
 }

@@ -20,9 +20,12 @@ public enum OpenAPIDocument {
             every event above `W`) as JSON or CSV.
 
             Every endpoint but `/healthz`, `/readyz`, `/metrics` and `/openapi.yaml` needs
-            `Authorization: Bearer <key>` with the right scope (`ingest`, `query`; `admin` implies
-            both). A missing, unknown or revoked key answers `401`, a key without the scope `403`.
-            A server started with `--no-auth` checks no keys.
+            `Authorization: Bearer <key>` with the right scope (`ingest`, `query`, or `admin`, which
+            implies both and alone may set reorder points). A missing, unknown or revoked key answers
+            `401`, a key without the scope `403`. A server started with `--no-auth` checks no keys.
+
+            Stock alerts (low stock, stock-out, projected stock-out) are judged against reorder points
+            and notified to the configured URLs as signed JSON (see `webhooks`).
 
             Every error is JSON: `{"error": {"code": "...", "message": "...", "details": [...]}}`.
             Every answer carries `X-Request-Id`, the id the server logs the request under.
@@ -33,6 +36,8 @@ public enum OpenAPIDocument {
             description: Posting events.
           - name: query
             description: Merged views, rolling windows and stock.
+          - name: alerts
+            description: Reorder points and the stock alerts judged against them.
           - name: operations
             description: Health, readiness, metrics and this document.
           - name: dashboard
@@ -85,7 +90,8 @@ public enum OpenAPIDocument {
               tags: [operations]
               summary: Prometheus metrics.
               description: |
-                Prometheus text format 0.0.4: requests by route and status, events accepted and
+                Prometheus text format 0.0.4: requests by route and status, alerts firing by kind,
+                webhook notifications by outcome, events accepted and
                 duplicated, group-commit batch sizes and durations, queue depth, speed-layer events
                 and rows, rolling-window minute buckets and rows, watermark age per view, batch runs,
                 query durations per view.
@@ -691,7 +697,9 @@ public enum OpenAPIDocument {
               description: |
                 The rows of the `stock_levels` view (else the first view with an `on_hand` measure),
                 always by all of its keys. `below=N` keeps the rows whose `on_hand` is strictly below
-                N. The other parameters work as for `GET /v1/views/{view}`.
+                N; `below=reorder` the rows whose `on_hand` is strictly below their reorder point (the
+                product's own for its store, else its category's default; rows without one are left
+                out). The other parameters work as for `GET /v1/views/{view}`.
               security:
                 - bearer: [query]
                 - session: []
@@ -701,8 +709,11 @@ public enum OpenAPIDocument {
                 - name: below
                   in: query
                   required: false
-                  description: Keep only rows whose `on_hand` is strictly below this number of units.
-                  schema: { type: integer, format: int64 }
+                  description: Keep only rows whose `on_hand` is strictly below this number of units, or (`reorder`) below their reorder point.
+                  schema:
+                    anyOf:
+                      - { type: integer, format: int64 }
+                      - { const: reorder }
                 - $ref: "#/components/parameters/OrderBy"
                 - $ref: "#/components/parameters/Limit"
                 - $ref: "#/components/parameters/Format"
@@ -720,6 +731,219 @@ public enum OpenAPIDocument {
                       schema: { $ref: "#/components/schemas/Error" }
                 "500": { $ref: "#/components/responses/QueryFailed" }
                 "503": { $ref: "#/components/responses/Unavailable" }
+
+          /v1/reorder-points:
+            put:
+              operationId: setReorderPoints
+              tags: [alerts]
+              summary: Set reorder points, per store and product or per store and category.
+              description: |
+                Each entry sets the reorder point and lead time of one product of a store, or the
+                default of a category's products in a store (a product's own point wins; a product's
+                category is the one its latest sale named). Points already stored for the same store
+                and product (or category) are replaced; points not named stay. Needs the `admin`
+                scope: reorder points decide which alerts fire and who is notified, so tills and
+                dashboards cannot change them.
+
+                Every issue of every entry is listed (`422`, as for events) and then nothing is
+                stored. Also loaded from a file by `tidemark reorder-points load FILE.csv|.yaml`.
+              security:
+                - bearer: [admin]
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: array
+                      maxItems: 10000
+                      items: { $ref: "#/components/schemas/ReorderPointInput" }
+                    example:
+                      - { store_id: S01, product_id: P00042, reorder_point: 12, lead_time_hours: 48 }
+                      - { store_id: S01, category: dairy, reorder_point: 20, lead_time_hours: 24 }
+              responses:
+                "200":
+                  description: Every entry is stored.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [stored]
+                        additionalProperties: false
+                        properties:
+                          stored: { type: integer, minimum: 0 }
+                "400":
+                  description: "`malformed_body`: not a JSON array."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Error" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "413":
+                  description: "`body_too_large` (more than 4 MiB) or `too_many_entries` (more than 10,000)."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Error" }
+                "415":
+                  description: "`unsupported_media_type`: a Content-Type other than `application/json`."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/Error" }
+                "422":
+                  description: "`invalid_reorder_points`: every issue of every invalid entry, in `details`; nothing was stored."
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema: { $ref: "#/components/schemas/InvalidReorderPointsError" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+            get:
+              operationId: listReorderPoints
+              tags: [alerts]
+              summary: The stored reorder points.
+              description: By store, then products, then category defaults.
+              security:
+                - bearer: [query]
+                - session: []
+              parameters:
+                - $ref: "#/components/parameters/StoreID"
+                - $ref: "#/components/parameters/Limit"
+              responses:
+                "200":
+                  description: The reorder points.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [reorder_points]
+                        additionalProperties: false
+                        properties:
+                          reorder_points:
+                            type: array
+                            items: { $ref: "#/components/schemas/StoredReorderPoint" }
+                "400": { $ref: "#/components/responses/BadQuery" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+
+          /v1/alerts:
+            get:
+              operationId: listAlerts
+              tags: [alerts]
+              summary: Alert episodes, newest first.
+              description: |
+                An episode fires once when its condition starts to hold (judged on merged stock every
+                few seconds and as soon as new events arrive) and resolves once when it stops; a new
+                episode may fire later. `stock_out`: on hand 0 or less. `low_stock`: on hand above 0
+                and below the reorder point. `projected_stock_out`: on hand divided by the hourly
+                sales rate (units sold in the hourly buckets of the last 24 hours, divided by 24) is
+                below the lead time. Only products with a reorder point are watched.
+              security:
+                - bearer: [query]
+                - session: []
+              parameters:
+                - name: state
+                  in: query
+                  required: false
+                  description: Firing episodes (the default), resolved ones, or all.
+                  schema:
+                    type: string
+                    enum: [firing, resolved, all]
+                    default: firing
+                - $ref: "#/components/parameters/StoreID"
+                - $ref: "#/components/parameters/ProductID"
+                - name: kind
+                  in: query
+                  required: false
+                  description: Comma-separated kinds to keep (`low_stock`, `stock_out`, `projected_stock_out`).
+                  schema: { type: string }
+                  examples:
+                    two: { value: "low_stock,stock_out" }
+                - name: limit
+                  in: query
+                  required: false
+                  description: At most this many episodes (default 1,000).
+                  schema: { type: integer, minimum: 1, maximum: 100000 }
+              responses:
+                "200":
+                  description: The episodes.
+                  headers:
+                    X-Request-Id: { $ref: "#/components/headers/RequestID" }
+                  content:
+                    application/json:
+                      schema:
+                        type: object
+                        required: [alerts]
+                        additionalProperties: false
+                        properties:
+                          alerts:
+                            type: array
+                            items: { $ref: "#/components/schemas/Alert" }
+                "400": { $ref: "#/components/responses/BadQuery" }
+                "401": { $ref: "#/components/responses/Unauthorized" }
+                "403": { $ref: "#/components/responses/Forbidden" }
+                "503": { $ref: "#/components/responses/Unavailable" }
+
+        webhooks:
+          alertTransition:
+            post:
+              operationId: alertTransition
+              summary: An alert episode fired or resolved (sent by Tidemark to each `--webhook-url`).
+              description: |
+                One notification per episode transition and URL, even with several nodes and across
+                restarts; retried with exponential backoff (`--webhook-backoff-ms`, doubling, at most
+                5 minutes apart) until a `2xx` answer or `--webhook-max-attempts`. A node that dies
+                mid-attempt leaves it to be sent again, so receivers should treat a repeated
+                `X-Tidemark-Delivery` as the same notification. A `resolved` is sent only after its
+                episode's `fired` was delivered or given up.
+              parameters:
+                - name: X-Tidemark-Signature
+                  in: header
+                  required: true
+                  description: "`sha256=` and the hex HMAC-SHA256 of the exact body bytes, keyed with `--webhook-secret`."
+                  schema: { type: string, pattern: "^sha256=[0-9a-f]{64}$" }
+                - name: X-Tidemark-Timestamp
+                  in: header
+                  required: true
+                  description: Unix seconds when the attempt was sent; the body's `sent_at` is the same instant, covered by the signature.
+                  schema: { type: integer }
+                - name: X-Tidemark-Delivery
+                  in: header
+                  required: true
+                  description: The notification's id; the same on every attempt.
+                  schema: { type: integer }
+                - name: X-Tidemark-Event
+                  in: header
+                  required: true
+                  schema: { type: string, enum: [alert.fired, alert.resolved] }
+              requestBody:
+                required: true
+                content:
+                  application/json:
+                    schema:
+                      type: object
+                      required: [type, delivery_id, attempt, sent_at, alert]
+                      additionalProperties: false
+                      properties:
+                        type: { type: string, enum: [alert.fired, alert.resolved] }
+                        delivery_id: { type: integer }
+                        attempt: { type: integer, minimum: 1 }
+                        sent_at: { type: string, format: date-time }
+                        alert:
+                          description: The episode; for `alert.fired` as it was when it fired (`state` firing, `resolved_at` null).
+                          allOf: [{ $ref: "#/components/schemas/Alert" }]
+              responses:
+                "200":
+                  description: Any `2xx` marks the notification delivered; anything else, or no answer within `--webhook-timeout-ms`, is retried.
 
         components:
           securitySchemes:
@@ -859,8 +1083,9 @@ public enum OpenAPIDocument {
                 `unknown_measure`, `invalid_limit`, `invalid_format`,
                 `invalid_below`, `no_rolling_window` (a view without rolling windows),
                 `invalid_window`, `at_out_of_range` (a window outside the 48 hours held),
-                `too_many_rows` (more than 100,000 rows without `limit`), or for the dashboard and
-                the report `invalid_date` and `missing_date`.
+                `too_many_rows` (more than 100,000 rows without `limit`), for the dashboard and
+                the report `invalid_date` and `missing_date`, and for alerts `invalid_state` or
+                `invalid_kind`.
                 `details` lists the valid choices, when there is a list.
               headers:
                 X-Request-Id: { $ref: "#/components/headers/RequestID" }
@@ -954,6 +1179,80 @@ public enum OpenAPIDocument {
                   type: string
                   description: The field at fault, or "" for the event as a whole.
                 message: { type: string }
+
+            InvalidReorderPointsError:
+              allOf:
+                - $ref: "#/components/schemas/Error"
+                - type: object
+                  properties:
+                    error:
+                      type: object
+                      properties:
+                        code: { const: invalid_reorder_points }
+                        details:
+                          type: array
+                          minItems: 1
+                          items: { $ref: "#/components/schemas/ValidationIssue" }
+
+            ReorderPointInput:
+              description: A reorder point for `product_id`, or the default of `category`, in one store (exactly one of the two).
+              type: object
+              required: [store_id, reorder_point, lead_time_hours]
+              additionalProperties: false
+              oneOf:
+                - required: [product_id]
+                - required: [category]
+              properties:
+                store_id: { $ref: "#/components/schemas/Key" }
+                product_id: { $ref: "#/components/schemas/Key" }
+                category: { $ref: "#/components/schemas/Attribute" }
+                reorder_point:
+                  type: integer
+                  minimum: 0
+                  maximum: 1000000000
+                  description: Units; on hand strictly below it is low stock.
+                lead_time_hours:
+                  type: integer
+                  minimum: 0
+                  maximum: 8760
+                  description: Hours a reorder takes to arrive; fewer hours of cover is a projected stock-out.
+
+            StoredReorderPoint:
+              type: object
+              required: [store_id, product_id, category, reorder_point, lead_time_hours, updated_at]
+              additionalProperties: false
+              properties:
+                store_id: { type: string }
+                product_id: { type: [string, "null"] }
+                category: { type: [string, "null"] }
+                reorder_point: { type: integer, minimum: 0 }
+                lead_time_hours: { type: integer, minimum: 0 }
+                updated_at: { type: string, format: date-time }
+
+            Alert:
+              description: One episode of a condition, with the numbers that fired it.
+              type: object
+              required: [id, kind, store_id, product_id, state, fired_at, resolved_at, on_hand, reorder_point, lead_time_hours, units_sold_24h, hours_of_cover]
+              additionalProperties: false
+              properties:
+                id: { type: integer, minimum: 1 }
+                kind: { type: string, enum: [low_stock, stock_out, projected_stock_out] }
+                store_id: { type: string }
+                product_id: { type: string }
+                state: { type: string, enum: [firing, resolved] }
+                fired_at: { type: string, format: date-time }
+                resolved_at: { type: [string, "null"], format: date-time }
+                on_hand: { type: integer }
+                reorder_point: { type: integer, minimum: 0 }
+                lead_time_hours: { type: integer, minimum: 0 }
+                units_sold_24h:
+                  type: integer
+                  minimum: 0
+                  description: Units sold in the hourly buckets that `from=-24h` selects.
+                hours_of_cover:
+                  type: [number, "null"]
+                  minimum: 0
+                  description: On hand divided by (units_sold_24h / 24), to two decimals; null when nothing sold.
 
             IngestReceipt:
               type: object

@@ -1,3 +1,4 @@
+import TidemarkAlerts
 import TidemarkEvents
 import TidemarkIngest
 import TidemarkPipelines
@@ -23,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     /// Every endpoint but health and metrics needs an API key with the right scope; false
     /// only with `--no-auth`.
     public var requireAPIKeys = true
+    /// Alert evaluation and webhook notifications.
+    public var alerts = AlertsConfiguration()
     /// Where `/metrics` reads from; each server gets its own registry.
     public var metrics = ServerMetrics()
 

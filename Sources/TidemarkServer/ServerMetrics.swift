@@ -6,6 +6,7 @@ import Logging
 import PostgresNIO
 import Prometheus
 import TidemarkAPI
+import TidemarkAlerts
 import TidemarkBatch
 import TidemarkEvents
 import TidemarkIngest
@@ -25,7 +26,7 @@ public struct ServerMetrics: Sendable {
     }
 
     /// Sets the gauges that describe state rather than events, then writes the text format.
-    func scrape(committer: GroupCommitter, speed: SpeedLayer, client: PostgresClient, logger: Logger) async -> String {
+    func scrape(committer: GroupCommitter, speed: SpeedLayer, client: PostgresClient, alerts: AlertStore, logger: Logger) async -> String {
         registry.makeGauge(name: "tidemark_group_commit_queue_events", labels: [], help: "Events waiting for a transaction")
             .set(Double(committer.queuedEvents))
         registry.makeGauge(name: "tidemark_database_available", labels: [], help: "1 while PostgreSQL answers the ingest path")
@@ -61,7 +62,24 @@ public struct ServerMetrics: Sendable {
                 .set(Double(pages))
         }
         await scrapeBatchRuns(client: client, logger: logger)
+        await scrapeAlerts(alerts, logger: logger)
         return registry.emitToString()
+    }
+
+    /// Alerts are recorded by whichever node evaluates; their state is in PostgreSQL.
+    private func scrapeAlerts(_ alerts: AlertStore, logger: Logger) async {
+        do {
+            let (firing, pending) = try await alerts.gauges()
+            for (kind, count) in firing {
+                registry.makeGauge(name: "tidemark_alerts_firing", labels: [("kind", kind.rawValue)], help: "Alert episodes firing now, by kind")
+                    .set(Double(count))
+            }
+            registry.makeGauge(
+                name: "tidemark_webhook_deliveries_pending", labels: [], help: "Webhook notifications neither delivered nor given up"
+            ).set(Double(pending))
+        } catch {
+            logger.debug("alert metrics unavailable", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Batch runs happen in another process (cron); their record is in PostgreSQL.

@@ -12,12 +12,18 @@ public struct ViewsController<Context: RequestContext>: Sendable {
     let parser: ViewRequestParser
     let renderer = AnswerRenderer()
     let metrics: any MetricsFactory
+    /// For `below=reorder`; without it that filter is refused.
+    let reorderPoints: (any ReorderPointLookup)?
 
-    public init(catalog: PipelineCatalog, engine: QueryEngine, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
+    public init(
+        catalog: PipelineCatalog, engine: QueryEngine, metrics: any MetricsFactory = NOOPMetricsHandler.instance,
+        reorderPoints: (any ReorderPointLookup)? = nil
+    ) {
         self.catalog = catalog
         self.engine = engine
         self.parser = ViewRequestParser(catalog: catalog)
         self.metrics = metrics
+        self.reorderPoints = reorderPoints
     }
 
     public func addRoutes(to group: RouterGroup<Context>) {
@@ -32,23 +38,40 @@ public struct ViewsController<Context: RequestContext>: Sendable {
                 throw APIError(.notFound, code: "no_stock_view", message: "no view in Pipelines/ has an on_hand measure")
             }
             var parameters = Self.parameters(request)
-            var below: Int64?
+            var below: StockThreshold?
             if let index = parameters.firstIndex(where: { $0.key == "below" }) {
-                let text = parameters.remove(at: index).value
-                guard let value = Int64(text) else {
-                    throw APIError(
-                        .badRequest, code: "invalid_below",
-                        message: "below must be a whole number of units (on hand strictly below it), not '\(text)'")
-                }
-                below = value
+                below = try StockThreshold(parameters.remove(at: index).value)
             }
             var (query, order, format) = try parser.parse(view: definition, parameters: parameters, now: .now())
             query.groupBy = definition.keys
             var answer = try await answerOrUnavailable(definition, query, order)
             if let below, let index = definition.measures.firstIndex(where: { $0.kind == .onHand }) {
-                answer.rows.removeAll { row in (row.values[index] ?? 0) >= below }
+                let threshold = try await threshold(below, keys: definition.keys)
+                answer.rows.removeAll { row in threshold(row.keys).map { (row.values[index] ?? 0) >= $0 } ?? true }
             }
             return try render(answer, format)
+        }
+    }
+
+    /// The number a stock row's on hand must be below, by the row's keys; nil leaves the row out.
+    private func threshold(_ below: StockThreshold, keys: [KeyField]) async throws -> ([String]) -> Int64? {
+        switch below {
+        case .units(let units):
+            return { _ in units }
+        case .reorderPoint:
+            guard let reorderPoints else {
+                throw APIError(.badRequest, code: "invalid_below", message: "this server has no reorder points, so below=reorder does not apply")
+            }
+            guard let store = keys.firstIndex(of: .storeID), let product = keys.firstIndex(of: .productID) else { return { _ in nil } }
+            let lookup: @Sendable (String, String) -> Int64?
+            do {
+                lookup = try await reorderPoints.reorderPoints()
+            } catch {
+                throw APIError(
+                    .serviceUnavailable, code: "database_unavailable", message: "reorder points cannot be read from PostgreSQL right now",
+                    retryAfterSeconds: 2)
+            }
+            return { keys in lookup(keys[store], keys[product]) }
         }
     }
 
@@ -114,6 +137,25 @@ public struct ViewsController<Context: RequestContext>: Sendable {
         }
         headers[HTTPField.Name("X-Tidemark-Watermark")!] = String(answer.watermark)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+/// `below=` of `GET /v1/stock`: a number of units, or each row's own reorder point.
+enum StockThreshold {
+    case units(Int64)
+    case reorderPoint
+
+    init(_ text: String) throws(APIError) {
+        if text == "reorder" {
+            self = .reorderPoint
+        } else if let units = Int64(text) {
+            self = .units(units)
+        } else {
+            throw APIError(
+                .badRequest, code: "invalid_below",
+                message:
+                    "below must be a whole number of units (on hand strictly below it) or 'reorder' (below each row's reorder point), not '\(text)'")
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import TidemarkAlerts
 import TidemarkEvents
 import TidemarkIngest
 import TidemarkPipelines
@@ -34,6 +35,18 @@ struct ServeCommand: AsyncParsableCommand {
     var lingerMs: Int?
     @Option(help: "PostgreSQL connections of this server: one for the group commit, the rest for queries (default 8).")
     var databaseConnections: Int?
+    @Option(help: "Milliseconds between alert evaluations; they also run as soon as new events arrive (default 5000).")
+    var alertIntervalMs: Int?
+    @Option(help: "URL that alert notifications are posted to; repeat for several (env TIDEMARK_WEBHOOK_URLS, comma-separated).")
+    var webhookUrl: [String] = []
+    @Option(help: "Secret that signs notifications (X-Tidemark-Signature); required with --webhook-url (env TIDEMARK_WEBHOOK_SECRET).")
+    var webhookSecret: String?
+    @Option(help: "Attempts per notification before it is given up (default 8).")
+    var webhookMaxAttempts: Int?
+    @Option(help: "Milliseconds before the first retry of a notification; doubles after each failure, up to 5 minutes (default 1000).")
+    var webhookBackoffMs: Int?
+    @Option(help: "Milliseconds one notification attempt may take (default 10000).")
+    var webhookTimeoutMs: Int?
     @Flag(help: "Serve without API keys: every endpoint answers anyone who can reach it (logged as a warning; env TIDEMARK_NO_AUTH=true).")
     var noAuth = false
     @OptionGroup var pipelines: PipelineOptions
@@ -82,6 +95,29 @@ struct ServeCommand: AsyncParsableCommand {
         guard configuration.databaseConnections >= 2 else {
             throw ValidationError("databaseConnections must be at least 2 (one for the group commit, one for queries)")
         }
+        try await applyAlerts(settings, to: &configuration.alerts)
+    }
+
+    private func applyAlerts(_ settings: Settings, to alerts: inout AlertsConfiguration) async throws {
+        alerts.evaluationInterval = .milliseconds(try await positive("alertIntervalMs", alertIntervalMs, settings, default: 5_000))
+        var webhook = alerts.webhook
+        webhook.urls = try await settings.strings("webhookUrls", flag: webhookUrl)
+        for url in webhook.urls {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""), parsed.host?.isEmpty == false
+            else {
+                throw ValidationError("webhookUrls: '\(url)' is not an http:// or https:// URL with a host")
+            }
+        }
+        webhook.secret = settings.string("webhookSecret", flag: webhookSecret) ?? ""
+        guard webhook.urls.isEmpty || !webhook.secret.isEmpty else {
+            throw ValidationError("webhookUrls need webhookSecret (--webhook-secret or TIDEMARK_WEBHOOK_SECRET): notifications are signed with it")
+        }
+        webhook.maxAttempts = try await positive("webhookMaxAttempts", webhookMaxAttempts, settings, default: 8)
+        webhook.initialBackoff = .milliseconds(try await positive("webhookBackoffMs", webhookBackoffMs, settings, default: 1_000))
+        webhook.timeout = .milliseconds(try await positive("webhookTimeoutMs", webhookTimeoutMs, settings, default: 10_000))
+        // Retries and other nodes' notifications are looked for this often (the evaluator wakes it for its own).
+        webhook.pollInterval = min(alerts.evaluationInterval, .seconds(1))
+        alerts.webhook = webhook
     }
 
     private func positive(_ key: String, _ flag: Int?, _ settings: Settings, default value: Int, allowZero: Bool = false) async throws -> Int {

@@ -15,7 +15,8 @@ struct Settings: Sendable {
     /// The keys a file may hold; anything else in it is a mistake worth stopping for.
     static let keys: Set<String> = [
         "host", "port", "currency", "maxFutureSeconds", "maxBodyBytes", "bodyTimeoutSeconds", "idleTimeoutSeconds", "queueCapacity",
-        "lingerMs", "databaseConnections", "noAuth", "databaseUrl", "dataDir", "pipelines", "logLevel", "logFormat",
+        "lingerMs", "databaseConnections", "noAuth", "databaseUrl", "dataDir", "pipelines", "logLevel", "logFormat", "alertIntervalMs",
+        "webhookUrls", "webhookSecret", "webhookMaxAttempts", "webhookBackoffMs", "webhookTimeoutMs",
     ]
 
     private let reader: ConfigReader
@@ -48,8 +49,10 @@ struct Settings: Sendable {
         if let url = set["DATABASE_URL"] { common["databaseUrl"] = ConfigValue(.string(url), isSecret: true) }
         if let level = set["LOG_LEVEL"] { common["logLevel"] = ConfigValue(.string(level), isSecret: false) }
         return [
-            EnvironmentVariablesProvider(environmentVariables: set, secretsSpecifier: .specific(["TIDEMARK_DATABASE_URL"]))
-                .prefixKeys(with: "tidemark"),
+            EnvironmentVariablesProvider(
+                environmentVariables: set, secretsSpecifier: .specific(["TIDEMARK_DATABASE_URL", "TIDEMARK_WEBHOOK_SECRET"])
+            )
+            .prefixKeys(with: "tidemark"),
             InMemoryProvider(values: common),
         ]
     }
@@ -78,6 +81,13 @@ struct Settings: Sendable {
     /// Strings cannot have the wrong type, so this one needs no `try`.
     func string(_ key: String, flag: String?) -> String? {
         flag ?? reader.string(forKey: ConfigKey(key))
+    }
+
+    /// A list: the flag's values when repeated on the command line, else the environment
+    /// variable's comma-separated values, else the file's YAML list.
+    func strings(_ key: String, flag: [String]) async throws -> [String] {
+        if !flag.isEmpty { return flag }
+        return try await explained(key) { try await reader.fetchStringArray(forKey: ConfigKey(key)) } ?? []
     }
 
     func int(_ key: String, flag: Int?) async throws -> Int? {

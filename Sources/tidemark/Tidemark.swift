@@ -7,6 +7,6 @@ struct Tidemark: AsyncParsableCommand {
         abstract: "Fresh and exact retail sales and stock analytics: ingest, raw log, batch and speed layers.",
         subcommands: [
             ServeCommand.self, BatchCommand.self, MigrateCommand.self, KeysCommand.self, DatabaseCommand.self, GenerateCommand.self, LoadCommand.self,
-            ArchiveCommand.self,
+            ArchiveCommand.self, ReorderPointsCommand.self,
         ])
 }

@@ -14,6 +14,7 @@ import TidemarkTestSupport
 @Suite struct AuthTests {
     static let event = Sample.saleJSON(id: "auth-1")
     static let queryPaths = ["/v1/views", "/v1/views/sales_by_store_day", "/v1/views/nope", "/v1/stock"]
+    static let reorderPoints = #"[{"store_id": "S01", "product_id": "P1", "reorder_point": 5, "lead_time_hours": 24}]"#
 
     @Test func keysAndScopesGuardEveryProtectedRoute() async throws {
         try await TestServer.run(configure: { $0.requireAPIKeys = true }) { server in
@@ -53,7 +54,7 @@ import TidemarkTestSupport
             for path in ["/healthz", "/metrics"] { #expect(try await get(path, nil) == 200, "\(path)") }
 
             // Every route of the router that is not open refuses missing, unknown, revoked
-            // and wrong-scope keys, and takes the right one (GETs need query, the rest ingest).
+            // and wrong-scope keys, and takes the right one (GETs need query, PUTs admin, the rest ingest).
             let parts = buildServerParts(
                 configuration: ServerConfiguration(database: server.databaseURL, pipelines: try ShippedPipelines.catalog()),
                 logger: TestServer.quietLogger)
@@ -64,18 +65,24 @@ import TidemarkTestSupport
             for route in protected {
                 let parts = route.split(separator: " ").map(String.init)
                 let path = parts[1].replacingOccurrences(of: "{view}", with: "sales_by_store_day")
-                let (right, wrong) = parts[0] == "GET" ? (query, ingest) : (ingest, query)
+                let (rights, wrongs) =
+                    switch parts[0] {
+                    case "GET": ([query, admin], [ingest])
+                    case "PUT": ([admin], [query, ingest])
+                    default: ([ingest, admin], [query])
+                    }
                 func send(_ key: String?) async throws -> Int {
                     let headers = key.map { [("Authorization", "Bearer \($0)")] } ?? []
                     switch parts[0] {
                     case "GET": return try await server.http.get(path, headers: headers).status
                     case "DELETE": return try await server.http.delete(path, headers: headers).status
+                    case "PUT": return try await server.http.put(path, text: Self.reorderPoints, headers: headers).status
                     default: return try await server.http.post(path, body: .init(string: Self.event), headers: headers).status
                     }
                 }
                 for key in [nil, "tmk_not-a-key", revoked.key] { #expect(try await send(key) == 401, "\(route) with \(key ?? "no key")") }
-                #expect(try await send(wrong) == 403, "\(route) with the wrong scope")
-                for key in [right, admin] { #expect(![401, 403].contains(try await send(key)), "\(route) with the right scope") }
+                for key in wrongs { #expect(try await send(key) == 403, "\(route) with the wrong scope") }
+                for key in rights { #expect(![401, 403].contains(try await send(key)), "\(route) with the right scope") }
             }
 
             let refused = try await server.http.post("/v1/events", body: .init(string: Self.event), headers: [("Authorization", "Bearer \(query)")])

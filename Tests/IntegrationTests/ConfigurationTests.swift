@@ -56,6 +56,10 @@ import TidemarkTestSupport
         ("currency: euro\n", "currency must be an ISO 4217 code"),
         ("- port\n", "must be a YAML mapping"),
         ("port: [\n", "not valid YAML"),
+        ("webhookUrls: [\"http://127.0.0.1:9/hook\"]\n", "webhookUrls need webhookSecret"),
+        ("webhookUrls: [\"ftp://127.0.0.1/hook\"]\nwebhookSecret: s\n", "is not an http:// or https:// URL"),
+        ("alertIntervalMs: 0\n", "alertIntervalMs must be greater than 0"),
+        ("webhookMaxAttempts: many\n", "webhookMaxAttempts"),
     ])
     func badFilesStopTheServerWithTheSettingNamed(text: String, message: String) async throws {
         let file = try Self.writeConfig(text)

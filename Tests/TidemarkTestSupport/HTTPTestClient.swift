@@ -54,6 +54,17 @@ public struct HTTPTestClient: Sendable {
         try await post(path, body: ByteBuffer(string: text), contentType: contentType, timeout: timeout)
     }
 
+    public func put(
+        _ path: String, text: String, contentType: String? = "application/json", headers: [(String, String)] = []
+    ) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .PUT
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(string: text))
+        return try await send(request)
+    }
+
     public func get(_ path: String, headers: [(String, String)] = []) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
