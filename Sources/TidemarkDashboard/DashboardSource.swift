@@ -22,11 +22,14 @@ public struct DashboardSource: Sendable {
     let logger: Logger
     let now: @Sendable () -> Timestamp
     let alerts: @Sendable () async throws -> [DashboardAlert]
+    /// The speed layer's minute windows: "the last hour" of today is exactly 60 minutes.
+    let rolling: RollingEngine?
 
     public init(
         engine: QueryEngine, catalog: PipelineCatalog, client: PostgresClient, logger: Logger, now: @escaping @Sendable () -> Timestamp = { .now() },
-        alerts: @escaping @Sendable () async throws -> [DashboardAlert] = { [] }
+        rolling: RollingEngine? = nil, alerts: @escaping @Sendable () async throws -> [DashboardAlert] = { [] }
     ) {
+        self.rolling = rolling
         self.engine = engine
         self.catalog = catalog
         self.client = client
@@ -74,16 +77,24 @@ public struct DashboardSource: Sendable {
         let order = AnswerOrder(column: "net_revenue_cents", descending: true, limit: Self.topCount)
         snapshot.topCategoriesDay = try await ranked(
             sales(from: dayStart, to: cutoff, groupBy: [.category], filters: salesFilters, order: order).rows)
-        snapshot.topCategoriesHour = try await ranked(
-            sales(from: cutoff - Self.hour, to: cutoff, groupBy: [.category], filters: salesFilters, order: order).rows)
+        if let rolled = lastHour(Self.salesView, now: now, isToday: isToday, groupBy: .category, filters: salesFilters) {
+            snapshot.topCategoriesHour = rolled
+        } else {
+            snapshot.topCategoriesHour = try await ranked(
+                sales(from: cutoff - Self.hour, to: cutoff, groupBy: [.category], filters: salesFilters, order: order).rows)
+        }
         var productFilters: [KeyField: Set<String>] = [:]
         if let store = filter.store { productFilters[.storeID] = [store] }
         if let category = filter.category { productFilters[.productID] = try await products(in: category) }
         if productFilters[.productID]?.isEmpty != true {
             snapshot.topProductsDay = try await ranked(
                 query(Self.productView, from: dayStart, to: cutoff, groupBy: [.productID], filters: productFilters, order: order).rows)
-            snapshot.topProductsHour = try await ranked(
-                query(Self.productView, from: cutoff - Self.hour, to: cutoff, groupBy: [.productID], filters: productFilters, order: order).rows)
+            if let rolled = lastHour(Self.productView, now: now, isToday: isToday, groupBy: .productID, filters: productFilters) {
+                snapshot.topProductsHour = rolled
+            } else {
+                snapshot.topProductsHour = try await ranked(
+                    query(Self.productView, from: cutoff - Self.hour, to: cutoff, groupBy: [.productID], filters: productFilters, order: order).rows)
+            }
         }
 
         var categoryOnly: [KeyField: Set<String>] = [:]
@@ -122,6 +133,23 @@ public struct DashboardSource: Sendable {
             (row.bucket, row.keys, Dictionary(uniqueKeysWithValues: zip(names, row.values).compactMap { name, value in value.map { (name, $0) } }))
         }
         return (rows, answer.speedEvents, answer.batch?.publishedAtMicros)
+    }
+
+    /// Today's top-N of the last 60 minutes from the rolling windows; nil for a past day (its
+    /// last hour bucket stands in) or while the windows are still loading.
+    private func lastHour(_ view: String, now: Int64, isToday: Bool, groupBy key: KeyField, filters: [KeyField: Set<String>]) -> [DashboardSnapshot
+        .Ranked]?
+    {
+        guard isToday, let rolling, let definition = catalog.view(named: view),
+            let revenue = definition.measures.firstIndex(where: { $0.name == "net_revenue_cents" })
+        else { return nil }
+        let request = RollingRequest(
+            definition: definition, window: RollingWindow(endingWithMinuteOf: now, minutes: 60), groupBy: [key], filters: filters,
+            order: RollingOrder(column: .current(revenue), descending: true, trendMeasure: revenue), limit: Self.topCount)
+        return rolling.answer(request)?.rows.compactMap { row in
+            guard let cents = row.current[revenue], cents != 0 else { return nil }
+            return DashboardSnapshot.Ranked(name: row.keys[0], revenueCents: cents)
+        }
     }
 
     private func products(in category: String) async throws -> Set<String> {

@@ -100,7 +100,19 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     ).addRoutes(query: queryRoutes, admin: adminRoutes)
     RollingController<TidemarkRequestContext>(rolling: speed.rolling, metrics: metrics.factory).addRoutes(to: queryRoutes)
     SessionController<TidemarkRequestContext>(authenticator: authenticator).addRoutes(to: router.group("v1"))
-    let dashboard = DashboardSource(engine: engine, catalog: configuration.pipelines, client: client, logger: logger)
+    let firingAlerts: @Sendable () async throws -> [DashboardAlert] = {
+        var firing = AlertStore.Filter()
+        firing.state = .firing
+        firing.limit = 200
+        return try await alerts.store.list(firing).map {
+            DashboardAlert(
+                kind: $0.key.kind.rawValue, store: $0.key.storeID, product: $0.key.productID, onHand: $0.figures.onHand,
+                reorderPoint: $0.figures.reorderPoint, firedAt: $0.firedAt)
+        }
+    }
+    let dashboard = DashboardSource(
+        engine: engine, catalog: configuration.pipelines, client: client, logger: logger, rolling: RollingEngine(rolling: speed.rolling),
+        alerts: firingAlerts)
     DashboardController<TidemarkRequestContext>(source: dashboard, authenticator: authenticator, currency: configuration.validation.currency)
         .addRoutes(pages: router, reports: queryRoutes)
 

@@ -9,6 +9,18 @@ public struct RollingRequest: Sendable, Hashable {
     public var filters: [KeyField: Set<String>]
     public var order: RollingOrder
     public var limit: Int?
+
+    public init(
+        definition: PipelineDefinition, window: RollingWindow, groupBy: [KeyField], filters: [KeyField: Set<String>], order: RollingOrder,
+        limit: Int?
+    ) {
+        self.definition = definition
+        self.window = window
+        self.groupBy = groupBy
+        self.filters = filters
+        self.order = order
+        self.limit = limit
+    }
 }
 
 /// An answer column: a key, or a measure over the window, over the previous window, or their difference.
@@ -44,6 +56,12 @@ public struct RollingOrder: Sendable, Hashable {
     public var descending: Bool
     /// The measure whose change says up, down or flat: the ordered one, else the default.
     public var trendMeasure: Int
+
+    public init(column: RollingColumn, descending: Bool, trendMeasure: Int) {
+        self.column = column
+        self.descending = descending
+        self.trendMeasure = trendMeasure
+    }
 
     /// `net_revenue_cents` when the view has it, else its first integer measure (else its first).
     public static func defaultMeasure(of definition: PipelineDefinition) -> Int {

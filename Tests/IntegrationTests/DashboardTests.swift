@@ -1,7 +1,9 @@
 import Foundation
 import NIOHTTP1
 import Testing
+import TidemarkAlerts
 import TidemarkAuth
+import TidemarkEvents
 import TidemarkServer
 import TidemarkTestSupport
 
@@ -38,6 +40,41 @@ import TidemarkTestSupport
             for bad in ["/dashboard?date=yesterday", "/dashboard?colour=red", "/dashboard?date=2026-13-40"] {
                 #expect(try await server.http.get(bad, headers: [("Cookie", cookie)]).status == 400, "\(bad)")
             }
+        }
+    }
+
+    /// Today: the last hour comes from the rolling windows (exactly 60 minutes), and an alert
+    /// that fired shows in the table.
+    @Test func todayShowsTheLastSixtyMinutesAndTheActiveAlerts() async throws {
+        try await TestServer.run(configure: { $0.alerts.evaluationInterval = .milliseconds(200) }) { server in
+            let now = Timestamp.now().microsecondsSinceEpoch
+            func at(_ minutesAgo: Int64) -> String { Timestamp(microsecondsSinceEpoch: now - minutesAgo * 60_000_000).rfc3339 }
+            let events = [
+                // 10 minutes ago: in the last hour; 90 minutes ago: in today's total only (when today is that long).
+                Sample.saleJSON(id: "recent", overriding: ["occurred_at": at(10), "store_id": "S01", "product_id": "FRESH", "category": "bakery"]),
+                Sample.saleJSON(
+                    id: "older",
+                    overriding: ["occurred_at": at(90), "store_id": "S01", "product_id": "STALE", "category": "dairy", "unit_price_cents": 900]),
+                Sample.json([
+                    "id": "count", "type": "stock", "kind": "count", "occurred_at": at(5), "store_id": "S01", "product_id": "FRESH", "quantity": 1,
+                ]),
+            ]
+            #expect(try await server.http.post("/v1/events", text: Sample.ndjson(events), contentType: "application/x-ndjson").status == 200)
+            let points = #"[{"store_id": "S01", "product_id": "FRESH", "reorder_point": 5, "lead_time_hours": 1}]"#
+            #expect(try await server.http.put("/v1/reorder-points", text: points).status == 200)
+
+            var page = ""
+            let deadline = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < deadline {
+                page = try await server.http.get("/dashboard/panel").text
+                if page.contains("data-kind=\"low_stock\""), page.contains("data-name=\"FRESH\"") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let lastHour = DashboardBrowserTests.section(page, "products-hour")
+            #expect(lastHour.contains("data-name=\"FRESH\" data-value=\"500\""), "\(lastHour)")
+            #expect(!lastHour.contains("STALE"), "90 minutes ago is not in the last hour")
+            #expect(page.contains("<tr class=\"low_stock\" data-store=\"S01\" data-product=\"FRESH\""), "the alert is listed")
+            #expect(page.contains("id=\"alerts\" data-count=\"1\""))
         }
     }
 
