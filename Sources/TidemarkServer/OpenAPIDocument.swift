@@ -568,7 +568,10 @@ public enum OpenAPIDocument {
                   in: query
                   required: false
                   description: The window's length, in whole minutes or hours from `1m` to `24h` (`1440m`). Default `15m`.
-                  schema: { type: string, pattern: "^[0-9]+[mh]$", default: 15m }
+                  schema:
+                    type: string
+                    pattern: "^(([1-9]|[1-9][0-9]|[1-9][0-9][0-9]|1[0-3][0-9][0-9]|14[0-3][0-9]|1440)m|([1-9]|1[0-9]|2[0-4])h)$"
+                    default: 15m
                   examples:
                     quarter: { value: 15m }
                     day: { value: 24h }

@@ -62,7 +62,7 @@ public struct RollingRequestParser: Sendable {
         return (request, try views.format(values["format"]))
     }
 
-    /// `15m`, `90m`, `2h`: whole minutes or hours, from 1 minute to 24 hours.
+    /// `15m`, `90m`, `2h`: whole minutes or hours, from 1 minute to 24 hours, without leading zeros.
     func windowMinutes(_ text: String) throws(APIError) -> Int {
         let scale: Int? =
             switch text.last {
@@ -71,7 +71,7 @@ public struct RollingRequestParser: Sendable {
             default: nil
             }
         let digits = text.dropLast()
-        if let scale, !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let amount = Int(digits), amount <= RollingWindow.maxMinutes,
+        if let scale, digits.first != "0", digits.allSatisfy(\.isASCIIDigit), let amount = Int(digits), amount <= RollingWindow.maxMinutes,
             (1...RollingWindow.maxMinutes).contains(amount * scale)
         {
             return amount * scale

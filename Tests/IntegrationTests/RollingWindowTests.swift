@@ -269,7 +269,8 @@ import TidemarkTestSupport
     func checkMistakes(_ http: HTTPTestClient) async throws {
         for (query, code) in [
             ("window=0m", "invalid_window"), ("window=25h", "invalid_window"), ("window=1.5m", "invalid_window"), ("window=abc", "invalid_window"),
-            ("window=1441m", "invalid_window"), ("window=-5m", "invalid_window"), ("from=-1h", "unknown_parameter"),
+            ("window=1441m", "invalid_window"), ("window=-5m", "invalid_window"), ("window=m", "invalid_window"), ("window=015m", "invalid_window"),
+            ("from=-1h", "unknown_parameter"),
             ("window=15m&window=5m", "repeated_parameter"), ("order_by=bucket", "unknown_measure"), ("group_by=nope", "unknown_key"),
             ("limit=0", "invalid_limit"), ("format=xml", "invalid_format"), ("at=yesterday", "invalid_time"),
             ("window=24h&at=-2m", "at_out_of_range"), ("window=15m&at=-48h", "at_out_of_range"), ("at=%2B2h", "at_out_of_range"),
