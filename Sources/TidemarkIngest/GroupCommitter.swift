@@ -167,6 +167,18 @@ public final class GroupCommitter: Service, Sendable {
         }
     }
 
+    /// Whether PostgreSQL answers within `limit` now, for `/readyz`: without ingest traffic
+    /// the committer would not notice an outage by itself.
+    public func databaseAnswers(within limit: Duration) async -> Bool {
+        guard isDatabaseAvailable else { return false }
+        do {
+            try await withTimeout(limit) { [store, logger] in try await store.ping(logger: logger) }
+            return true
+        } catch {
+            return false
+        }
+    }
+
     private func probeUntilAvailable() async {
         while !Task.isCancelled, !state.withLock({ $0.isShuttingDown }) {
             try? await Task.sleep(for: configuration.probeInterval)

@@ -74,7 +74,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     }
     router.get("openapi.yaml") { _, _ in OpenAPIDocument.response }
     router.get("readyz") { _, _ in
-        guard committer.isDatabaseAvailable else {
+        guard await committer.databaseAnswers(within: .seconds(1)) else {
             throw APIError(.serviceUnavailable, code: "not_ready", message: "the database is unreachable", retryAfterSeconds: 2)
         }
         guard speed.isCaughtUp else {

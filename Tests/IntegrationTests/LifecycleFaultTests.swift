@@ -137,7 +137,8 @@ import TidemarkTestSupport
         var stopped = false
         defer { if !stopped { _ = try? server.kill() } }  // a failed expectation must not leave it running
         let http = HTTPTestClient(baseURL: server.baseURL)
-        let bodies = try Self.bodies(days: 1, eventsPerDay: 20_000)
+        // Enough bodies that the load outlasts the outage even on a fast machine.
+        let bodies = try Self.bodies(days: 4, eventsPerDay: 20_000)
         let next = Locked(0)
         let acknowledged = Locked<Set<Int>>([])
 

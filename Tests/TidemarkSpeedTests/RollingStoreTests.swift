@@ -59,7 +59,8 @@ import TidemarkTestSupport
         store.fold([])
         #expect(store.sizes.values.allSatisfy { $0.buckets == 0 && $0.rows == 0 }, "\(store.sizes)")
         #expect(
-            Set(store.sizes.keys) == ["sales_by_product_hour", "sales_by_category_day", "sales_by_store_day"], "views without a grain have no windows"
+            Set(store.sizes.keys) == ["sales_by_product_hour", "sales_by_category_day", "sales_by_store_day", "sales_by_store_category_hour"],
+            "views without a grain have no windows"
         )
     }
 }
