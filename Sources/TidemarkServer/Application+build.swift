@@ -123,8 +123,8 @@ struct AlertsParts {
             metrics: configuration.metrics.factory, logger: logger)
         self.deliverer = deliverer
         evaluator = AlertEvaluator(
-            speed: speed, reader: StockReader(engine: engine, catalog: configuration.pipelines), reorderPoints: reorderPoints,
-            categories: categories, store: store, configuration: configuration.alerts, logger: logger,
+            speed: speed, reader: StockReader(engine: engine, catalog: configuration.pipelines), categories: categories, store: store,
+            configuration: configuration.alerts, logger: logger,
             onTransitions: { deliverer.wake() })
     }
 }
