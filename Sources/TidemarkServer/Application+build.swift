@@ -100,8 +100,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     return ServerParts(
         router: router, client: client,
         services: [
-            client, committer, MigratedService(tailer, client: client, logger: logger),
-            MigratedService(alerts.evaluator, client: client, logger: logger), MigratedService(alerts.deliverer, client: client, logger: logger),
+            client, committer, MigratedService(tailer, alerts.evaluator, alerts.deliverer, client: client, logger: logger),
         ])
 }
 
