@@ -11,7 +11,6 @@ import TidemarkSpeed
 public final class AlertEvaluator: Service, Sendable {
     let speed: SpeedLayer
     let reader: StockReader
-    let reorderPoints: ReorderPointStore
     let categories: ProductCategories
     let store: AlertStore
     let configuration: AlertsConfiguration
@@ -21,12 +20,11 @@ public final class AlertEvaluator: Service, Sendable {
     private let woken = Mutex(false)
 
     public init(
-        speed: SpeedLayer, reader: StockReader, reorderPoints: ReorderPointStore, categories: ProductCategories, store: AlertStore,
+        speed: SpeedLayer, reader: StockReader, categories: ProductCategories, store: AlertStore,
         configuration: AlertsConfiguration, logger: Logger, onTransitions: @escaping @Sendable () -> Void = {}
     ) {
         self.speed = speed
         self.reader = reader
-        self.reorderPoints = reorderPoints
         self.categories = categories
         self.store = store
         self.configuration = configuration
@@ -70,7 +68,9 @@ public final class AlertEvaluator: Service, Sendable {
     /// One evaluation from the log up to `seq` (read before the stock, so the answers hold at
     /// least every event up to it).
     public func evaluate(throughSeq seq: Int64) async throws {
-        let storeIDs = Set(try await reorderPoints.list().map(\.point.storeID))
+        let (storeIDs, anyFiring) = try await store.watched()
+        // Nothing watched and nothing to resolve: skip the reads (most servers without reorder points).
+        guard !storeIDs.isEmpty || anyFiring else { return }
         let productCategories = try await categories.refreshed()
         let readings = try await reader.readings(storeIDs: storeIDs, now: .now())
         let applied = try await store.apply(throughSeq: seq, webhookURLs: configuration.webhook.urls) { table in

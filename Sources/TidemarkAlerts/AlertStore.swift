@@ -95,6 +95,17 @@ public struct AlertStore: Sendable {
         }
     }
 
+    /// The stores with reorder points, and whether any episode is firing, in one round trip.
+    public func watched() async throws -> (storeIDs: Set<String>, anyFiring: Bool) {
+        let rows = try await client.query(
+            """
+            SELECT coalesce((SELECT array_agg(DISTINCT store_id) FROM tidemark_reorder_points), '{}'::text[]),
+                EXISTS (SELECT 1 FROM tidemark_alerts WHERE state = 'firing')
+            """, logger: logger)
+        for try await (stores, anyFiring) in rows.decode(([String], Bool).self) { return (Set(stores), anyFiring) }
+        return ([], false)
+    }
+
     /// Filters of `GET /v1/alerts`; nil is "any".
     public struct Filter: Sendable {
         public var state: Alert.State?

@@ -119,8 +119,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     return ServerParts(
         router: router, client: client,
         services: [
-            client, committer, MigratedService(tailer, client: client, logger: logger),
-            MigratedService(alerts.evaluator, client: client, logger: logger), MigratedService(alerts.deliverer, client: client, logger: logger),
+            client, committer, MigratedService(tailer, alerts.evaluator, alerts.deliverer, client: client, logger: logger),
         ])
 }
 
@@ -142,8 +141,8 @@ struct AlertsParts {
             metrics: configuration.metrics.factory, logger: logger)
         self.deliverer = deliverer
         evaluator = AlertEvaluator(
-            speed: speed, reader: StockReader(engine: engine, catalog: configuration.pipelines), reorderPoints: reorderPoints,
-            categories: categories, store: store, configuration: configuration.alerts, logger: logger,
+            speed: speed, reader: StockReader(engine: engine, catalog: configuration.pipelines), categories: categories, store: store,
+            configuration: configuration.alerts, logger: logger,
             onTransitions: { deliverer.wake() })
     }
 }

@@ -3,22 +3,24 @@ import PostgresNIO
 import ServiceLifecycle
 import TidemarkRawLog
 
-/// Runs a service once the schema is migrated. Hummingbird runs `beforeServerStarts` and the
+/// Runs services once the schema is migrated. Hummingbird runs `beforeServerStarts` and the
 /// other services concurrently, and the speed layer must not read tables that a first start
-/// is still creating.
-struct MigratedService<Wrapped: Service>: Service {
-    let wrapped: Wrapped
+/// is still creating. One migration check serves them all (each is a transaction under the
+/// migrations lock, which every starting server takes).
+struct MigratedService: Service {
+    let wrapped: [any Service]
     let client: PostgresClient
     let logger: Logger
 
-    init(_ wrapped: Wrapped, client: PostgresClient, logger: Logger) {
+    init(_ wrapped: any Service..., client: PostgresClient, logger: Logger) {
         self.wrapped = wrapped
         self.client = client
         self.logger = logger
     }
 
     func run() async throws {
-        // The wrapped services only read, so a graceful shutdown may cancel them mid-query;
+        // The wrapped services keep no work that a restart would lose (alert transitions and
+        // notifications are in PostgreSQL), so a graceful shutdown may cancel them mid-query;
         // without that, one waiting for a connection to a PostgreSQL that is down would hold
         // the whole server up on SIGTERM.
         try await cancelWhenGracefulShutdown { try await runAfterMigrating() }
@@ -36,6 +38,8 @@ struct MigratedService<Wrapped: Service>: Service {
                 try await Task.sleep(for: .seconds(1))
             }
         }
-        try await wrapped.run()
+        try await withThrowingDiscardingTaskGroup { group in
+            for service in wrapped { group.addTask { try await service.run() } }
+        }
     }
 }
