@@ -18,7 +18,8 @@ trap stop_database EXIT
 export TIDEMARK_TEST_DATABASE_URL="$url"
 export TIDEMARK_BINARY="$bin/tidemark"
 mkdir -p test-artifacts
-swift test --skip-build "$@" 2>&1 | tee test-artifacts/swift-test.log
+# A hung test must fail the run in minutes, not at CI's 90-minute limit.
+timeout --kill-after=30 1800 swift test --skip-build "$@" 2>&1 | tee test-artifacts/swift-test.log
 # A live server fuzzed against docs/openapi.yaml (about 30 s); on full runs only, not with --filter.
 if [ $# -eq 0 ]; then scripts/schemathesis.sh; fi
 # XCTest prints "Executed 0 tests" (every test here is Swift Testing); end with the real count.
