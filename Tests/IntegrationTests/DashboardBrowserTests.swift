@@ -51,6 +51,17 @@ import TidemarkTestSupport
             let batch = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
             #expect(batch.status == 0, "\(batch.output)")
             try await Self.settled(http)
+            // A high reorder point for S01's dairy, so the alert table has rows to check.
+            let points = #"[{"store_id": "S01", "category": "dairy", "reorder_point": 100000, "lead_time_hours": 1}]"#
+            #expect(try await http.put("/v1/reorder-points", text: points).status == 200)
+            var firing: [[String: Any]] = []
+            let alertDeadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < alertDeadline {
+                firing = try await http.get("/v1/alerts").json["alerts"] as? [[String: Any]] ?? []
+                if !firing.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(firing.count > 5, "dairy products of S01 are below 100,000 units")
 
             let page = "\(server.baseURL)/dashboard?date=\(Self.day)"
             // 12 s of virtual time: the page refreshes its panel twice meanwhile.
@@ -95,7 +106,14 @@ import TidemarkTestSupport
             for row in stores {
                 #expect(shownStores[row["store_id"] as? String ?? ""] == Int64(row["net_revenue_cents"] as? Int ?? -1))
             }
-            #expect(dom.contains("id=\"alerts\""), "the alert table is on the page")
+            // The alert table lists exactly the API's firing alerts.
+            let shownAlerts = Set(
+                dom.matches(of: try Regex(#"<tr class="[a-z_]+" data-store="([^"]*)" data-product="([^"]*)" data-kind="([a-z_]+)""#)).map {
+                    "\($0.output[3].substring ?? "")|\($0.output[1].substring ?? "")|\($0.output[2].substring ?? "")"
+                })
+            let apiAlerts = Set(
+                firing.map { "\($0["kind"] as? String ?? "")|\($0["store_id"] as? String ?? "")|\($0["product_id"] as? String ?? "")" })
+            #expect(!shownAlerts.isEmpty && shownAlerts == apiAlerts, "page \(shownAlerts.count), API \(apiAlerts.count)")
             let speed = try await http.get("/v1/views/sales_by_store_category_hour?\(Self.range)&grain=all")
             #expect(
                 Self.values(dom, marker: "freshness").first { $0.key == "speed_events" }?.value == Int64(speed.json["speed_events"] as? Int ?? -1))

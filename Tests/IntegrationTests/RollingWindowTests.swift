@@ -288,7 +288,7 @@ import TidemarkTestSupport
             #expect(answer.errorCode == "no_rolling_window")
             #expect(
                 ((answer.json["error"] as? [String: Any])?["details"] as? [String]) == [
-                    "sales_by_category_day", "sales_by_product_hour", "sales_by_store_day",
+                    "sales_by_category_day", "sales_by_product_hour", "sales_by_store_category_hour", "sales_by_store_day",
                 ])
         }
         #expect(try await http.get("/v1/rolling/nope").errorCode == "unknown_view")

@@ -30,7 +30,8 @@ public struct ServerProcess: Sendable {
     public static func start(arguments: [String], environment: [String: String] = [:]) async throws -> ServerProcess {
         let logPath = FileManager.default.temporaryDirectory.appendingPathComponent("tidemark-serve-\(UUID().uuidString).log").path
         let child = try ChildProcess.spawn([binary, "serve"] + arguments, environment: environment, outputPath: logPath)
-        let deadline = ContinuousClock.now + .seconds(60)
+        // Generous: on a 2-core CI machine running the whole suite a start can take a while.
+        let deadline = ContinuousClock.now + .seconds(180)
         while ContinuousClock.now < deadline {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             if let range = log.range(of: "tidemark listening on http://127.0.0.1:") {
@@ -45,7 +46,7 @@ public struct ServerProcess: Sendable {
         }
         child.signal(SIGKILL)
         _ = try? child.wait()
-        throw ChildProcessError.exited(log: "did not start listening within 60 s")
+        throw ChildProcessError.exited(log: "did not start listening within 180 s")
     }
 
     public func kill() throws -> Int32 {
