@@ -50,17 +50,7 @@ public struct RollingController<Context: RequestContext>: Sendable {
     }
 
     func render(_ answer: RollingAnswer, _ format: AnswerFormat) throws -> Response {
-        var headers = HTTPFields()
-        let body: String
-        switch format {
-        case .json:
-            headers[.contentType] = "application/json; charset=utf-8"
-            body = renderer.json(answer)
-        case .csv:
-            headers[.contentType] = "text/csv; charset=utf-8; header=present"
-            headers[.contentDisposition] = "attachment; filename=\"\(answer.request.definition.name)-rolling.csv\""
-            body = renderer.csv(answer)
-        }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        format.response(
+            filename: answer.request.definition.name + "-rolling", json: { renderer.json(answer) }, csv: { renderer.csv(answer) })
     }
 }

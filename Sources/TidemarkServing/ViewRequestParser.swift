@@ -1,4 +1,5 @@
 import HTTPTypes
+import Hummingbird
 import TidemarkAPI
 import TidemarkEvents
 import TidemarkPipelines
@@ -7,6 +8,22 @@ import TidemarkPipelines
 public enum AnswerFormat: String, Sendable {
     case json
     case csv
+
+    /// The answer as a response: JSON, or CSV offered as a download named `filename`.csv.
+    func response(filename: String, json: () -> String, csv: () -> String, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        let body: String
+        switch self {
+        case .json:
+            headers[.contentType] = "application/json; charset=utf-8"
+            body = json()
+        case .csv:
+            headers[.contentType] = "text/csv; charset=utf-8; header=present"
+            headers[.contentDisposition] = "attachment; filename=\"\(filename).csv\""
+            body = csv()
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
 }
 
 /// Turns `/v1/views/{view}?from=&to=&grain=&group_by=&<key>=&order_by=&limit=&format=` into

@@ -124,19 +124,9 @@ public struct ViewsController<Context: RequestContext>: Sendable {
     }
 
     func render(_ answer: ViewAnswer, _ format: AnswerFormat) throws -> Response {
-        var headers = HTTPFields()
-        let body: String
-        switch format {
-        case .json:
-            headers[.contentType] = "application/json; charset=utf-8"
-            body = renderer.json(answer)
-        case .csv:
-            headers[.contentType] = "text/csv; charset=utf-8; header=present"
-            headers[.contentDisposition] = "attachment; filename=\"\(answer.definition.name).csv\""
-            body = renderer.csv(answer)
-        }
-        headers[HTTPField.Name("X-Tidemark-Watermark")!] = String(answer.watermark)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        format.response(
+            filename: answer.definition.name, json: { renderer.json(answer) }, csv: { renderer.csv(answer) },
+            headers: [HTTPField.Name("X-Tidemark-Watermark")!: String(answer.watermark)])
     }
 }
 
