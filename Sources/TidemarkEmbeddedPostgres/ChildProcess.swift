@@ -36,6 +36,19 @@ public struct ChildProcess: Sendable {
         kill(pid, signal)
     }
 
+    /// Waits for the exit on a thread of its own and returns the exit code.
+    ///
+    /// For async callers: a blocking `waitpid` on one of the few threads of the
+    /// concurrency pool starves every other task of the process (on two cores, a test's
+    /// in-process server stopped being served while a batch run was awaited).
+    public func exitStatus() async throws -> Int32 {
+        try await withCheckedThrowingContinuation { continuation in
+            let waiter = Thread { continuation.resume(with: Result { try wait() }) }
+            waiter.name = "waitpid \(pid)"
+            waiter.start()
+        }
+    }
+
     /// Waits for the exit and returns the exit code (128 + signal number when killed).
     public func wait() throws -> Int32 {
         var exitStatus: Int32 = 0

@@ -238,7 +238,7 @@ import TidemarkTestSupport
                 try await F.putReorderPoints(http, #"[{"store_id": "S01", "product_id": "P1", "reorder_point": 10, "lead_time_hours": 0}]"#)
                 try await F.post(http, [F.stock("c1", "count", 0, at: F.ago(60))])
                 let received = try await receiver.waitForAccepted(2)
-                #expect(try server.terminate() == 0)
+                #expect(try await server.terminate() == 0)
                 #expect(received.count == 2)
                 #expect(received.allSatisfy { F.isSigned($0) && $0.type == "alert.fired" && $0.alert["kind"] as? String == "stock_out" })
                 #expect(Set(received.compactMap { $0.headers["x-tidemark-delivery"] }).count == 2, "one notification per URL")

@@ -53,8 +53,8 @@ import TidemarkTestSupport
         }
     }
 
-    static func archive(_ url: DatabaseURL, _ folder: String, before: String = cutoff) throws -> (status: Int32, output: String) {
-        try TidemarkCommand.run(["archive", "--before", before, "--out", folder, "--database-url", url.urlString, "--log-level", "warning"])
+    static func archive(_ url: DatabaseURL, _ folder: String, before: String = cutoff) async throws -> (status: Int32, output: String) {
+        try await TidemarkCommand.run(["archive", "--before", before, "--out", folder, "--database-url", url.urlString, "--log-level", "warning"])
     }
 
     static func withFolder<Result>(_ body: (String) async throws -> Result) async throws -> Result {
@@ -87,11 +87,11 @@ import TidemarkTestSupport
     }
 
     /// `sha256sum -c SHA256SUMS` run in the folder, as an operator would.
-    static func sha256sumCheck(_ folder: String) throws -> (status: Int32, output: String) {
+    static func sha256sumCheck(_ folder: String) async throws -> (status: Int32, output: String) {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("sha256sum-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
         let child = try ChildProcess.spawn(["/bin/sh", "-c", "cd '\(folder)' && sha256sum -c SHA256SUMS"], outputPath: log)
-        let status = try child.wait()
+        let status = try await child.exitStatus()
         return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
@@ -116,12 +116,12 @@ import TidemarkTestSupport
             let events = Self.events()
             try await Self.write(events, client)
             try await Self.withFolder { folder in
-                let run = try Self.archive(url, folder)
+                let run = try await Self.archive(url, folder)
                 #expect(run.status == 0, "\(run.output)")
                 #expect(try Self.dayFiles(folder) == Self.archivedDays.map { "events-\($0).ndjson.gz" })
                 #expect(!(try FileManager.default.contentsOfDirectory(atPath: folder)).contains { $0.hasPrefix(".partial-") })
 
-                let check = try Self.sha256sumCheck(folder)
+                let check = try await Self.sha256sumCheck(folder)
                 #expect(check.status == 0, "\(check.output)")
                 for day in Self.archivedDays { #expect(check.output.contains("events-\(day).ndjson.gz: OK"), "\(check.output)") }
 
@@ -167,10 +167,10 @@ import TidemarkTestSupport
         try await TestDatabase.withFreshDatabase { url, client in
             try await Self.write(Self.events(), client)
             try await Self.withFolder { folder in
-                #expect(try Self.archive(url, folder).status == 0)
+                #expect(try await Self.archive(url, folder).status == 0)
                 let first = try Self.snapshot(folder)
 
-                let again = try Self.archive(url, folder)
+                let again = try await Self.archive(url, folder)
                 #expect(again.status == 0, "\(again.output)")
                 #expect(again.output.contains("up to date"), "\(again.output)")
                 let second = try Self.snapshot(folder)
@@ -182,7 +182,7 @@ import TidemarkTestSupport
                 let after = Sample.sale("after-1", at: try Timestamp(rfc3339: "2026-11-21T08:00:00Z"))
                 _ = try await RawLogWriter(client: client).append([late, after], logger: TestServer.quietLogger)
 
-                let rerun = try Self.archive(url, folder)
+                let rerun = try await Self.archive(url, folder)
                 #expect(rerun.status == 0, "\(rerun.output)")
                 #expect(rerun.output.contains("2026-11-18:") && rerun.output.contains("1 late event"), "\(rerun.output)")
                 #expect(!rerun.output.contains("2026-11-17:") && !rerun.output.contains("2026-11-19:"), "\(rerun.output)")
@@ -197,7 +197,7 @@ import TidemarkTestSupport
                 #expect(ids == (try await Self.ids(client, day: "2026-11-18")))
                 #expect(try Self.manifest(folder).files.first { $0.day == "2026-11-18" }?.events == ids.count)
                 #expect(try Self.dayFiles(folder).count == 3)
-                let check = try Self.sha256sumCheck(folder)
+                let check = try await Self.sha256sumCheck(folder)
                 #expect(check.status == 0, "\(check.output)")
             }
         }
@@ -207,8 +207,8 @@ import TidemarkTestSupport
         try await TestDatabase.withFreshDatabase { url, client in
             try await Self.write(Self.events(), client)
             try await Self.withFolder { folder in
-                #expect(try Self.archive(url, folder).status == 0)
-                let intact = try TidemarkCommand.run(["archive", "verify", folder])
+                #expect(try await Self.archive(url, folder).status == 0)
+                let intact = try await TidemarkCommand.run(["archive", "verify", folder])
                 #expect(intact.status == 0, "\(intact.output)")
                 #expect(intact.output.contains("verified: 3 files"), "\(intact.output)")
 
@@ -218,20 +218,20 @@ import TidemarkTestSupport
                 bytes[bytes.count / 2] ^= 0x40
                 try bytes.write(to: URL(fileURLWithPath: damaged))
 
-                let verify = try TidemarkCommand.run(["archive", "verify", folder])
+                let verify = try await TidemarkCommand.run(["archive", "verify", folder])
                 #expect(verify.status == 1, "\(verify.output)")
                 #expect(verify.output.contains("events-2026-11-19.ndjson.gz: FAILED"), "\(verify.output)")
                 #expect(verify.output.contains("FAILED \(folder)/events-2026-11-19.ndjson.gz: checksum mismatch"), "\(verify.output)")
                 #expect(verify.output.contains("events-2026-11-18.ndjson.gz: OK"), "\(verify.output)")
                 #expect(!verify.output.contains("events-2026-11-18.ndjson.gz: FAILED"), "\(verify.output)")
-                #expect(try Self.sha256sumCheck(folder).status != 0)
+                #expect(try await Self.sha256sumCheck(folder).status != 0)
 
                 // The operator removes the bad file; the next run writes it again from the raw log.
                 try FileManager.default.removeItem(atPath: damaged)
-                let rerun = try Self.archive(url, folder)
+                let rerun = try await Self.archive(url, folder)
                 #expect(rerun.status == 0, "\(rerun.output)")
                 #expect(rerun.output.contains("2026-11-19:") && rerun.output.contains("its file is missing"), "\(rerun.output)")
-                #expect(try TidemarkCommand.run(["archive", "verify", folder]).status == 0)
+                #expect(try await TidemarkCommand.run(["archive", "verify", folder]).status == 0)
                 #expect(try Self.ids(inFile: damaged) == (try await Self.ids(client, day: "2026-11-19")))
             }
         }
@@ -247,19 +247,19 @@ import TidemarkTestSupport
             try await Self.write(Self.events(), client)
             let original = try await Self.texts(client, rowText)
             try await Self.withFolder { folder in
-                #expect(try Self.archive(url, folder).status == 0)
+                #expect(try await Self.archive(url, folder).status == 0)
                 let files = try Self.dayFiles(folder).map { folder + "/" + $0 }
                 try await TestDatabase.withFreshDatabase { emptyURL, restored in
                     let server = try await ServerProcess.start(databaseURL: emptyURL.urlString)
-                    defer { _ = try? server.terminate() }
-                    let load = try TidemarkCommand.run(["load", "--url", server.baseURL, "--quiet"] + files)
+                    defer { server.killNow() }
+                    let load = try await TidemarkCommand.run(["load", "--url", server.baseURL, "--quiet"] + files)
                     #expect(load.status == 0, "\(load.output)")
                     #expect(load.output.contains("accepted \(original.count), duplicates 0"), "\(load.output)")
                     #expect(try await restored.scalar("SELECT count(*) FROM events") == original.count)
                     #expect(try await Self.texts(restored, rowText) == original)
 
                     // Ids are the idempotency keys: a second restore stores nothing twice.
-                    let again = try TidemarkCommand.run(["load", "--url", server.baseURL, "--quiet"] + files)
+                    let again = try await TidemarkCommand.run(["load", "--url", server.baseURL, "--quiet"] + files)
                     #expect(again.output.contains("accepted 0, duplicates \(original.count)"), "\(again.output)")
                     #expect(try await restored.scalar("SELECT count(*) FROM events") == original.count)
                 }
@@ -282,7 +282,7 @@ import TidemarkTestSupport
             let old = Sample.sale("three-days-ago", at: now.adding(seconds: -3 * 86_400))
             _ = try await RawLogWriter(client: client).append([old, Sample.sale("today", at: now)], logger: TestServer.quietLogger)
             try await Self.withFolder { folder in
-                let run = try Self.archive(url, folder, before: "1d")
+                let run = try await Self.archive(url, folder, before: "1d")
                 #expect(run.status == 0, "\(run.output)")
                 let day = CalendarDay(containing: old.occurredAt)
                 #expect(try Self.dayFiles(folder) == ["events-\(day).ndjson.gz"])
@@ -295,31 +295,31 @@ import TidemarkTestSupport
     @Test func badDatesUnusableFoldersAndASecondRunAreExplained() async throws {
         try await TestDatabase.withFreshDatabase { url, _ in
             try await Self.withFolder { folder in
-                let noSuchDay = try Self.archive(url, folder, before: "2026-02-30")
+                let noSuchDay = try await Self.archive(url, folder, before: "2026-02-30")
                 #expect(noSuchDay.status == 64, "\(noSuchDay.output)")
                 #expect(noSuchDay.output.contains("'2026-02-30' (there is no such day in the calendar)"), "\(noSuchDay.output)")
-                let word = try Self.archive(url, folder, before: "yesterday")
+                let word = try await Self.archive(url, folder, before: "yesterday")
                 #expect(word.status == 64 && word.output.contains("such as 30d; got 'yesterday'"), "\(word.output)")
                 #expect(!FileManager.default.fileExists(atPath: folder), "a refused date must not create the folder")
 
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 let file = folder + "/plain-file"
                 try Data("x".utf8).write(to: URL(fileURLWithPath: file))
-                let underAFile = try Self.archive(url, file + "/archive")
+                let underAFile = try await Self.archive(url, file + "/archive")
                 #expect(underAFile.status == 1, "\(underAFile.output)")
                 #expect(underAFile.output.contains("cannot create the archive folder \(file)/archive"), "\(underAFile.output)")
-                let isAFile = try Self.archive(url, file)
+                let isAFile = try await Self.archive(url, file)
                 #expect(isAFile.status == 1 && isAFile.output.contains("\(file): it exists and is not a folder"), "\(isAFile.output)")
 
                 // Another run holds the folder's lock. O_CLOEXEC: a process another test spawns
                 // meanwhile must not inherit the lock and hold it after this test lets go.
                 let lock = open(folder + "/.archive.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
                 #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
-                let second = try Self.archive(url, folder)
+                let second = try await Self.archive(url, folder)
                 close(lock)
                 #expect(second.status == 75, "\(second.output)")
                 #expect(second.output.contains("another tidemark archive is writing to \(folder)"), "\(second.output)")
-                let released = try Self.archive(url, folder)
+                let released = try await Self.archive(url, folder)
                 #expect(released.status == 0, "\(released.output)")
             }
         }

@@ -165,20 +165,22 @@ import TidemarkTestSupport
 
     @Test func theKeysCommandCreatesListsAndRevokes() async throws {
         try await TestDatabase.withFreshDatabase { url, client in
-            let created = try TidemarkCommand.run(["keys", "create", "--name", "pos-7", "--scope", "ingest,query", "--database-url", url.urlString])
+            let created = try await TidemarkCommand.run([
+                "keys", "create", "--name", "pos-7", "--scope", "ingest,query", "--database-url", url.urlString,
+            ])
             #expect(created.status == 0, "\(created.output)")
             let key = try #require(created.output.split(separator: "\n").first { $0.hasPrefix("tmk_") }.map(String.init))
             let store = APIKeyStore(client: client, logger: TestServer.quietLogger)
             #expect(try await store.scopes(of: key) == [.ingest, .query])
 
-            let listed = try TidemarkCommand.run(["keys", "list", "--database-url", url.urlString])
+            let listed = try await TidemarkCommand.run(["keys", "list", "--database-url", url.urlString])
             #expect(listed.output.contains("pos-7") && listed.output.contains(String(key.prefix(12))))
             #expect(!listed.output.contains(key), "the list never shows a whole key")
 
-            #expect(try TidemarkCommand.run(["keys", "revoke", String(key.prefix(12)), "--database-url", url.urlString]).status == 0)
+            #expect(try await TidemarkCommand.run(["keys", "revoke", String(key.prefix(12)), "--database-url", url.urlString]).status == 0)
             #expect(try await store.scopes(of: key) == nil)
-            #expect(try TidemarkCommand.run(["keys", "revoke", "tmk_nothing", "--database-url", url.urlString]).status != 0)
-            let bad = try TidemarkCommand.run(["keys", "create", "--name", "x", "--scope", "write", "--database-url", url.urlString])
+            #expect(try await TidemarkCommand.run(["keys", "revoke", "tmk_nothing", "--database-url", url.urlString]).status != 0)
+            let bad = try await TidemarkCommand.run(["keys", "create", "--name", "x", "--scope", "write", "--database-url", url.urlString])
             #expect(bad.status != 0 && bad.output.contains("unknown scope 'write'"))
         }
     }

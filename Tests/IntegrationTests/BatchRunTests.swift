@@ -29,7 +29,7 @@ import TidemarkTestSupport
                 // Another run holds the batch lock.
                 try await holder.query(
                     "SELECT pg_advisory_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.batchRun.rawValue))", logger: TestServer.quietLogger)
-                let refused = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
+                let refused = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
                 #expect(refused.status == 75, "\(refused.output)")
                 #expect(refused.output.contains("another batch run holds the batch lock"), "\(refused.output)")
 
@@ -39,7 +39,7 @@ import TidemarkTestSupport
                 #expect(waitpid(waiting.child.pid, &status, WNOHANG) == 0, "the waiting run must not finish while the lock is held")
                 try await holder.query(
                     "SELECT pg_advisory_unlock(\(AdvisoryLock.namespace), \(AdvisoryLock.batchRun.rawValue))", logger: TestServer.quietLogger)
-                #expect(try waiting.child.wait() == 0, "\(waiting.output)")
+                #expect(try await waiting.child.exitStatus() == 0, "\(waiting.output)")
             }
             #expect(try await client.scalar("SELECT count(*) FROM tidemark_batch_runs WHERE status = 'succeeded'") == 1)
             #expect(try await client.scalar("SELECT count(DISTINCT watermark) FROM tidemark_batch_views") == 1)
@@ -50,7 +50,7 @@ import TidemarkTestSupport
         try await TestDatabase.withFreshDatabase { url, client in
             let writer = RawLogWriter(client: client)
             _ = try await writer.append(Self.events("a", count: 80), logger: TestServer.quietLogger)
-            let first = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
+            let first = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
             #expect(first.status == 0, "\(first.output)")
             let watermark = try await client.scalar("SELECT max(seq) FROM events")
             let stockGeneration = try await client.scalar("SELECT generation FROM tidemark_batch_views WHERE view = 'stock_levels'")
@@ -70,7 +70,7 @@ import TidemarkTestSupport
                 }
                 try await Task.sleep(for: .milliseconds(300))
                 run.child.signal(SIGKILL)
-                _ = try run.child.wait()
+                _ = try await run.child.exitStatus()
                 try await blocker.query("ROLLBACK", logger: TestServer.quietLogger)
                 return run.output
             }
@@ -80,7 +80,7 @@ import TidemarkTestSupport
                     == (try ShippedPipelines.catalog()).names.count)
             #expect(try await client.scalar("SELECT count(*) FROM tidemark_batch_runs WHERE status = 'running'") == 1)
 
-            let next = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
+            let next = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
             #expect(next.status == 0, "\(next.output)")
             #expect(try await client.scalar("SELECT count(*) FROM tidemark_batch_runs WHERE status = 'abandoned'") == 1)
             let latest = try await client.scalar("SELECT max(seq) FROM events")
@@ -99,7 +99,7 @@ import TidemarkTestSupport
     @Test func aFailingRunExitsNonZeroIsRecordedAndChangesNothing() async throws {
         try await TestDatabase.withFreshDatabase { url, client in
             _ = try await RawLogWriter(client: client).append(Self.events("a", count: 10), logger: TestServer.quietLogger)
-            #expect(try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString)).status == 0)
+            #expect(try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString)).status == 0)
             let published = try await client.scalar("SELECT sum(watermark + generation)::bigint FROM tidemark_batch_views")
 
             // A user's view whose arithmetic overflows 64 bits in PostgreSQL.
@@ -111,7 +111,7 @@ import TidemarkTestSupport
             }
             try "events: [sale]\ngrain: day\nkeys: []\nmeasures:\n  huge: { sum: quantity * 9223372036854775807 }\n".write(
                 toFile: folder + "/overflowing.yaml", atomically: true, encoding: .utf8)
-            let failed = try TidemarkCommand.run(["batch", "run", "--database-url", url.urlString, "--pipelines", folder])
+            let failed = try await TidemarkCommand.run(["batch", "run", "--database-url", url.urlString, "--pipelines", folder])
             #expect(failed.status == 1, "\(failed.output)")
             #expect(failed.output.contains("the previous batch keeps serving") && failed.output.contains("out of range"), "\(failed.output)")
             #expect(try await client.scalar("SELECT count(*) FROM tidemark_batch_runs WHERE status = 'failed' AND error LIKE '%out of range%'") == 1)

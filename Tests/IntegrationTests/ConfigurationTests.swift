@@ -35,16 +35,16 @@ import TidemarkTestSupport
                 """)
             let fromFile = try await ServerProcess.start(arguments: ["--config", file])
             #expect(try await Self.acceptedCurrency(fromFile) == "EUR")
-            #expect(try fromFile.terminate() == 0)
+            #expect(try await fromFile.terminate() == 0)
 
             let fromEnvironment = try await ServerProcess.start(arguments: [], environment: ["TIDEMARK_CONFIG": file, "TIDEMARK_CURRENCY": "BRL"])
             #expect(try await Self.acceptedCurrency(fromEnvironment) == "BRL")
-            #expect(try fromEnvironment.terminate() == 0)
+            #expect(try await fromEnvironment.terminate() == 0)
 
             let fromFlag = try await ServerProcess.start(
                 arguments: ["--config", file, "--currency", "GBP"], environment: ["TIDEMARK_CURRENCY": "BRL"])
             #expect(try await Self.acceptedCurrency(fromFlag) == "GBP")
-            #expect(try fromFlag.terminate() == 0)
+            #expect(try await fromFlag.terminate() == 0)
         }
     }
 
@@ -63,7 +63,7 @@ import TidemarkTestSupport
     ])
     func badFilesStopTheServerWithTheSettingNamed(text: String, message: String) async throws {
         let file = try Self.writeConfig(text)
-        let run = try TidemarkCommand.run([
+        let run = try await TidemarkCommand.run([
             "serve", "--config", file, "--pipelines", ShippedPipelines.directory, "--database-url", "postgres://x@127.0.0.1:1/x",
         ])
         #expect(run.status != 0)

@@ -42,7 +42,7 @@ import TidemarkTestSupport
                 while acknowledged.withLock({ $0.count }) < 2_000 {
                     try await Task.sleep(for: .milliseconds(20))
                 }
-                let status = try server.kill()
+                let status = try await server.kill()
                 #expect(status == 128 + SIGKILL)
                 try await group.waitForAll()
             }
@@ -64,7 +64,7 @@ import TidemarkTestSupport
                 accepted += answer.json["accepted"] as? Int ?? 0
                 duplicates += answer.json["duplicates"] as? Int ?? 0
             }
-            #expect(try restarted.terminate() == 0)
+            #expect(try await restarted.terminate() == 0)
             let allIDs = Set(attempted.withLock { $0 }.flatMap { $0 })
             #expect(duplicates >= acked.count)
             #expect(try await database.scalar("SELECT count(*)::bigint FROM events") == allIDs.count)

@@ -41,14 +41,14 @@ import TidemarkTestSupport
     @Test func theDashboardShowsTheAPIsNumbersInBothLanguagesAndRefreshes() async throws {
         try await TestDatabase.withFreshDatabase { url, _ in
             let server = try await ServerProcess.start(databaseURL: url.urlString)
-            defer { _ = try? server.kill() }
+            defer { server.killNow() }
             let http = HTTPTestClient(baseURL: server.baseURL)
             var load = LoadConfiguration(baseURL: server.baseURL)
             load.concurrency = 2
             let summary = try await Loader(configuration: load, logger: TestServer.quietLogger).load(files: [LambdaEndToEndTests.sampleDay])
             #expect(summary.isComplete && summary.accepted > 45_000)
             // Half the day in the batch layer, the rest in the speed layer: the page must merge both.
-            let batch = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
+            let batch = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
             #expect(batch.status == 0, "\(batch.output)")
             try await Self.settled(http)
             // A high reorder point for S01's dairy, so the alert table has rows to check.
@@ -141,7 +141,7 @@ import TidemarkTestSupport
                 let png = try Data(contentsOf: URL(fileURLWithPath: path))
                 #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(name) is a real picture")
             }
-            #expect(try server.terminate() == 0)
+            #expect(try await server.terminate() == 0)
         }
     }
 

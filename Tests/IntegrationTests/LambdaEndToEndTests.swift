@@ -26,7 +26,7 @@ import TidemarkTestSupport
             for answer in beforeBatch.values { #expect(answer.speedEvents > 0) }
 
             // 2. The batch takes over: identical answers, nothing left in the speed layer.
-            let run = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
+            let run = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
             #expect(run.status == 0, "\(run.output)")
             let watermark = Int64(try await server.database.scalar("SELECT max(seq) FROM events"))
             let afterBatch = try await Self.waitUntilExact(server, catalog, watermark: watermark)
@@ -73,12 +73,12 @@ import TidemarkTestSupport
                 return seen
             }
             try await Task.sleep(for: .milliseconds(200))
-            let second = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
+            let second = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
             #expect(second.status == 0, "\(second.output)")
             let newWatermark = Int64(try await server.database.scalar("SELECT max(seq) FROM events"))
             _ = try await Self.waitUntilExact(server, catalog, watermark: newWatermark)
             // A full run replaces every generation (and drops the old tables) under the same queries.
-            let full = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString, ["--full"]))
+            let full = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString, ["--full"]))
             #expect(full.status == 0, "\(full.output)")
             try await Task.sleep(for: .milliseconds(1_500))
             stop.withLock { $0 = true }
@@ -88,7 +88,7 @@ import TidemarkTestSupport
             let generations = try await server.database.scalar("SELECT min(generation) FROM tidemark_batch_views")
             #expect(generations > 5, "the full run published new generations")
 
-            let status = try TidemarkCommand.run(["batch", "status", "--database-url", server.databaseURL.urlString])
+            let status = try await TidemarkCommand.run(["batch", "status", "--database-url", server.databaseURL.urlString])
             #expect(status.status == 0)
             #expect(status.output.components(separatedBy: "succeeded").count == 4, "three runs succeeded: \(status.output)")
         }

@@ -83,12 +83,12 @@ import TidemarkTestSupport
                     }
                 }
                 while acknowledged.value.count < bodies.count / 5 { try await Task.sleep(for: .milliseconds(10)) }
-                let batch = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
+                let batch = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
                 #expect(batch.status == 0, "\(batch.output)")
                 while acknowledged.value.count < bodies.count / 2 && next.value < bodies.count {
                     try await Task.sleep(for: .milliseconds(10))
                 }
-                #expect(try first.kill() == 128 + SIGKILL)
+                #expect(try await first.kill() == 128 + SIGKILL)
                 try await group.waitForAll()
             }
             let acked = acknowledged.value
@@ -113,12 +113,12 @@ import TidemarkTestSupport
             let merged = try await LambdaEndToEndTests.waitUntilExact(server, catalog, watermark: watermark)
             #expect(merged.values.contains { $0.speedEvents > 0 }, "the answers merged batch and speed")
 
-            let full = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString, ["--full"]))
+            let full = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString, ["--full"]))
             #expect(full.status == 0, "\(full.output)")
             let top = Int64(try await database.scalar("SELECT max(seq) FROM events"))
             let recomputed = try await LambdaEndToEndTests.waitUntilExact(server, catalog, watermark: top)
             for (view, answer) in recomputed { #expect(answer.rows == merged[view]?.rows, "\(view)") }
-            #expect(try second.terminate() == 0)
+            #expect(try await second.terminate() == 0)
         }
     }
 
@@ -135,7 +135,7 @@ import TidemarkTestSupport
         let url = try cluster.start()
         let server = try await ServerProcess.start(databaseURL: url)
         var stopped = false
-        defer { if !stopped { _ = try? server.kill() } }  // a failed expectation must not leave it running
+        defer { if !stopped { server.killNow() } }  // a failed expectation must not leave it running
         let http = HTTPTestClient(baseURL: server.baseURL)
         // Enough bodies that the load outlasts the outage even on a fast machine.
         let bodies = try Self.bodies(days: 4, eventsPerDay: 20_000)
@@ -189,7 +189,7 @@ import TidemarkTestSupport
             try await client.scalar("SELECT count(*)::bigint FROM events WHERE id = ANY(\(ackedIDs))")
         }
         #expect(stored == ackedIDs.count, "acknowledged events were lost")
-        #expect(try server.terminate() == 0)
+        #expect(try await server.terminate() == 0)
         stopped = true
     }
 
@@ -203,7 +203,7 @@ import TidemarkTestSupport
         }
         let server = try await ServerProcess.start(databaseURL: try cluster.start())
         var stopped = false
-        defer { if !stopped { _ = try? server.kill() } }
+        defer { if !stopped { server.killNow() } }
         let http = HTTPTestClient(baseURL: server.baseURL)
         #expect(try await http.post("/v1/events", text: Sample.saleJSON(id: "before-outage")).status == 200)
         #expect(try cluster.stop())
@@ -215,7 +215,7 @@ import TidemarkTestSupport
             try await Task.sleep(for: .seconds(30))
             server.child.signal(SIGKILL)  // only if it hung; the status check below then fails
         }
-        let status = try server.terminate()
+        let status = try await server.terminate()
         stopped = true
         watchdog.cancel()
         #expect(status == 0, "exit status \(status) after \(ContinuousClock.now - started)")

@@ -106,7 +106,7 @@ import TidemarkTestSupport
             let bad = folder + "/bad.csv"
             try "store_id,product_id,category,reorder_point,lead_time_hours\nS01,P1,,10,48\nS01,,,x,1\n".write(
                 toFile: bad, atomically: true, encoding: .utf8)
-            let refused = try TidemarkCommand.run(["reorder-points", "load", bad, "--database-url", url.urlString, "--log-level", "warning"])
+            let refused = try await TidemarkCommand.run(["reorder-points", "load", bad, "--database-url", url.urlString, "--log-level", "warning"])
             #expect(refused.status == 1, "\(refused.output)")
             #expect(refused.output.contains("bad.csv:3: entry 1 product_id: is required unless category"), "\(refused.output)")
             #expect(refused.output.contains("bad.csv:3: entry 1 reorder_point: must be a whole number"), "\(refused.output)")
@@ -118,7 +118,7 @@ import TidemarkTestSupport
             - {store_id: S01, product_id: P1, reorder_point: 10, lead_time_hours: 48}
             - {store_id: S01, category: dairy, reorder_point: 4, lead_time_hours: 0}
             """.write(toFile: good, atomically: true, encoding: .utf8)
-            let loaded = try TidemarkCommand.run(["reorder-points", "load", good, "--database-url", url.urlString, "--log-level", "warning"])
+            let loaded = try await TidemarkCommand.run(["reorder-points", "load", good, "--database-url", url.urlString, "--log-level", "warning"])
             #expect(loaded.status == 0, "\(loaded.output)")
             #expect(loaded.output.contains("stored 2 reorder points"))
             #expect(

@@ -26,7 +26,7 @@ import TidemarkTestSupport
             let at = Timestamp(microsecondsSinceEpoch: now)
             var random = SplitMix64(seed: 2026)
             try await Self.post(Self.events(count: 400, before: now, prefix: "w1-", &random), to: server)
-            let run = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
+            let run = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
             #expect(run.status == 0, "\(run.output)")
             let watermark = Int64(try await server.database.scalar("SELECT max(seq) FROM events"))
             try await Self.post(Self.events(count: 300, before: now, prefix: "w2-", &random), to: server)
@@ -89,7 +89,7 @@ import TidemarkTestSupport
             let metrics = try await secondHTTP.get("/metrics").text
             #expect(metrics.contains(#"tidemark_rolling_rows{view="sales_by_store_day"}"#), "\(metrics)")
             #expect(!metrics.contains(#"tidemark_rolling_rows{view="stock_levels"}"#))
-            _ = try second.terminate()
+            _ = try await second.terminate()
         }
     }
 

@@ -146,7 +146,7 @@ import TidemarkTestSupport
     @Test func aRefusedBatchReadIs500NotAnOutage() async throws {
         try await TestServer.run { server in
             #expect(try await server.http.post("/v1/events", text: Sample.saleJSON(id: "f-1")).status == 200)
-            let run = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
+            let run = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: server.databaseURL.urlString))
             #expect(run.status == 0, "\(run.output)")
             let table = try await server.database.query(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_name LIKE 'tidemark_view_sales_by_store_day_g%' AND table_name NOT LIKE '%moves'",

@@ -71,7 +71,7 @@ import TidemarkTestSupport
                     }
                 }
                 while acknowledged.withLock({ $0.count }) < 1_000 { try await Task.sleep(for: .milliseconds(20)) }
-                #expect(try server.terminate() == 0)
+                #expect(try await server.terminate() == 0)
                 try await group.waitForAll()
             }
             let acked = acknowledged.value

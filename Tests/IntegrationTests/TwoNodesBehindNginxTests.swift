@@ -16,13 +16,23 @@ import TidemarkTestSupport
 @Suite struct TwoNodesBehindNginxTests {
     static let script = ShippedPipelines.directory.replacingOccurrences(of: "/Pipelines", with: "/scripts/two-nodes.sh")
 
-    static func runScript(_ arguments: [String], state: String) throws -> (status: Int32, output: String) {
+    static func runScript(_ arguments: [String], state: String) async throws -> (status: Int32, output: String) {
+        let (child, outputPath) = try spawnScript(arguments, state: state)
+        let status = try await child.exitStatus()
+        return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+    }
+
+    /// For `defer` blocks, which cannot await.
+    static func runScriptNow(_ arguments: [String], state: String) {
+        _ = try? spawnScript(arguments, state: state).child.wait()
+    }
+
+    static func spawnScript(_ arguments: [String], state: String) throws -> (child: ChildProcess, outputPath: String) {
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("two-nodes-\(UUID().uuidString).log").path
         let child = try ChildProcess.spawn(
             ["/bin/bash", script] + arguments, environment: ["TIDEMARK_TWO_NODES_DIR": state, "TIDEMARK_BINARY": ServerProcess.binary],
             outputPath: outputPath)
-        let status = try child.wait()
-        return (status, (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "")
+        return (child, outputPath)
     }
 
     static func endpoints(state: String) throws -> [String: String] {
@@ -39,9 +49,9 @@ import TidemarkTestSupport
         let bodies = try LifecycleFaultTests.bodies(days: 1, eventsPerDay: 4_000)
         try await TestDatabase.withFreshDatabase { url, database in
             let state = FileManager.default.temporaryDirectory.appendingPathComponent("two-nodes-\(UUID().uuidString)").path
-            let started = try Self.runScript(["start", "--database-url", url.urlString, "--port", "0", "--no-auth"], state: state)
+            let started = try await Self.runScript(["start", "--database-url", url.urlString, "--port", "0", "--no-auth"], state: state)
             #expect(started.status == 0, "\(started.output)")
-            defer { _ = try? Self.runScript(["stop"], state: state) }
+            defer { Self.runScriptNow(["stop"], state: state) }
             let endpoints = try Self.endpoints(state: state)
             let proxy = HTTPTestClient(baseURL: try #require(endpoints["TIDEMARK_URL"]))
             let nodes = [endpoints["TIDEMARK_NODE_A"], endpoints["TIDEMARK_NODE_B"]].compactMap { $0 }.map { HTTPTestClient(baseURL: $0) }
@@ -70,7 +80,7 @@ import TidemarkTestSupport
                 _ = try await LambdaEndToEndTests.waitUntilExact(
                     TestServer(http: client, database: database, databaseURL: url), catalog, watermark: 0)
             }
-            let batch = try TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
+            let batch = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
             #expect(batch.status == 0, "\(batch.output)")
             let watermark = Int64(try await database.scalar("SELECT max(seq) FROM events"))
             for client in nodes + [proxy] {
@@ -88,9 +98,9 @@ import TidemarkTestSupport
             }
             #expect(try await database.scalar("SELECT count(*)::bigint FROM events WHERE id LIKE 'after-a-died-%'") == 6)
 
-            let stopped = try Self.runScript(["stop"], state: state)
+            let stopped = try await Self.runScript(["stop"], state: state)
             #expect(stopped.status == 0, "\(stopped.output)")
-            let status = try Self.runScript(["status"], state: state)
+            let status = try await Self.runScript(["status"], state: state)
             #expect(status.status != 0)
             #expect(status.output.contains("nginx: stopped") && status.output.contains("node-b: stopped"), "\(status.output)")
         }

@@ -50,7 +50,7 @@ public enum HeadlessChromium {
             try await Task.sleep(for: .seconds(90))
             child.signal(SIGKILL)
         }
-        let status = try await Task.detached { try child.wait() }.value
+        let status = try await child.exitStatus()
         watchdog.cancel()
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         guard status == 0 else { throw Failure(description: "chromium exited with \(status): \(output.suffix(2_000))") }

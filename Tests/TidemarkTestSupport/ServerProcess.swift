@@ -45,18 +45,24 @@ public struct ServerProcess: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         child.signal(SIGKILL)
-        _ = try? child.wait()
+        _ = try? await child.exitStatus()
         throw ChildProcessError.exited(log: "did not start listening within 180 s")
     }
 
-    public func kill() throws -> Int32 {
+    public func kill() async throws -> Int32 {
         child.signal(SIGKILL)
-        return try child.wait()
+        return try await child.exitStatus()
     }
 
-    public func terminate() throws -> Int32 {
+    public func terminate() async throws -> Int32 {
         child.signal(SIGTERM)
-        return try child.wait()
+        return try await child.exitStatus()
+    }
+
+    /// For `defer` blocks, which cannot await: kills and reaps at once.
+    public func killNow() {
+        child.signal(SIGKILL)
+        _ = try? child.wait()
     }
 }
 

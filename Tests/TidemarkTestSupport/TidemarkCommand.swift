@@ -12,9 +12,9 @@ public struct TidemarkCommand: Sendable {
     }
 
     /// Runs to the end: exit status and everything printed (stdout and stderr).
-    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
         let command = try start(arguments)
-        let status = try command.child.wait()
+        let status = try await command.child.exitStatus()
         return (status, command.output)
     }
 
