@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 import TidemarkEvents
 
 /// Appends events to the raw log, each `id` at most once, in one transaction per call.
@@ -9,10 +10,15 @@ public struct RawLogWriter: Sendable {
     /// Batches of at most this many distinct ids go through `tidemark_append` (one round
     /// trip); larger ones through `COPY`, which costs a few round trips but less per row.
     public var singleStatementLimit: Int
+    /// How long a write waits for a connection before it gives up with `ConnectionWaitTimeout`.
+    /// The pool keeps a lease request queued while PostgreSQL refuses connections (it goes on
+    /// retrying), so without this bound an outage would hold every request until the write timeout.
+    public var connectionWait: Duration
 
-    public init(client: PostgresClient, singleStatementLimit: Int = 256) {
+    public init(client: PostgresClient, singleStatementLimit: Int = 256, connectionWait: Duration = .seconds(2)) {
         self.client = client
         self.singleStatementLimit = singleStatementLimit
+        self.connectionWait = connectionWait
     }
 
     /// Stores the events that are new and tells, per position, whether each was new.
@@ -31,12 +37,22 @@ public struct RawLogWriter: Sendable {
             distinct.append(position)
         }
         guard !distinct.isEmpty else { return isNew }
+        let stored = try await withConnection { [self, distinct, firstPosition] connection in
+            try await append(events, distinct: distinct, firstPosition: firstPosition, on: connection, logger: logger)
+        }
+        for position in stored { isNew[position] = true }
+        return isNew
+    }
 
+    /// Stores the `distinct` positions of `events` that are new and returns them.
+    private func append(
+        _ events: [Event], distinct: [Int], firstPosition: [EventIDKey: Int], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Int] {
         if distinct.count <= singleStatementLimit {
             let columns = AppendColumns(events, positions: distinct)
             // An explicit transaction: PostgreSQL commits an implicit one only after it has
             // already sent the statement's result, so only COMMIT's answer proves durability.
-            let inserted = try await client.withTransaction(logger: logger) { connection -> [String] in
+            let inserted = try await connection.withTransaction(logger: logger) { connection -> [String] in
                 let rows = try await connection.query(
                     """
                     SELECT tidemark_append(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
@@ -48,10 +64,7 @@ public struct RawLogWriter: Sendable {
                 for try await id in rows.decode(String.self) { ids.append(id) }
                 return ids
             }
-            for id in inserted {
-                if let position = firstPosition[EventIDKey(id: id)] { isNew[position] = true }
-            }
-            return isNew
+            return inserted.compactMap { firstPosition[EventIDKey(id: $0)] }
         }
 
         // Encoded before the transaction starts, so the lock is held only while PostgreSQL works;
@@ -69,37 +82,54 @@ public struct RawLogWriter: Sendable {
         // Checked before taking the lock, so the check overlaps the other writer's commit. An
         // id stored in between makes the COPY fail on the unique index; the batch is then
         // written again with the check under the lock.
-        let storedBefore = try await existingIDs(ids, query: "tidemark_find_existing", connection: nil, logger: logger)
-        let stored: [Int]
+        let storedBefore = try await existingIDs(ids, query: "tidemark_find_existing", connection: connection, logger: logger)
         do {
-            stored = try await client.withTransaction(logger: logger) { connection -> [Int] in
+            return try await connection.withTransaction(logger: logger) { connection -> [Int] in
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))", logger: logger)
                 return try await copyNew(
                     excluding: storedBefore, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
             }
         } catch let error where Self.isUniqueViolation(error) {
-            stored = try await client.withTransaction(logger: logger) { connection -> [Int] in
+            return try await connection.withTransaction(logger: logger) { connection -> [Int] in
                 let existing = try await existingIDs(ids, query: "tidemark_lock_and_find_existing", connection: connection, logger: logger)
                 return try await copyNew(
                     excluding: existing, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
             }
         }
-        for position in stored { isNew[position] = true }
-        return isNew
+    }
+
+    /// Runs `body` on a leased connection, or throws `ConnectionWaitTimeout` when none is
+    /// leased within `connectionWait`; the lease request is then cancelled.
+    private func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        let leased = LeaseFlag()
+        return try await withThrowingTaskGroup(of: Result?.self) { [client, connectionWait] group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    leased.set()
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: connectionWait)
+                guard leased.isSet else { throw ConnectionWaitTimeout(waited: connectionWait) }
+                return nil
+            }
+            while let finished = try await group.next() {
+                if let result = finished {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            preconditionFailure("the write task ended without a result or an error")
+        }
     }
 
     /// The ids among `ids` that the raw log holds, by one of the lookup functions of the schema.
     private func existingIDs(
-        _ ids: [String], query function: StaticString, connection: PostgresConnection?, logger: Logger
+        _ ids: [String], query function: StaticString, connection: PostgresConnection, logger: Logger
     ) async throws -> Set<EventIDKey> {
-        let query: PostgresQuery = "SELECT \(unescaped: function.description)(\(ids))"
-        let rows: PostgresRowSequence
-        if let connection {
-            rows = try await connection.query(query, logger: logger)
-        } else {
-            rows = try await client.query(query, logger: logger)
-        }
+        let rows = try await connection.query("SELECT \(unescaped: function.description)(\(ids))", logger: logger)
         var existing: Set<EventIDKey> = []
         for try await id in rows.decode(String.self) { existing.insert(EventIDKey(id: id)) }
         return existing
@@ -137,6 +167,19 @@ public struct RawLogWriter: Sendable {
     public func ping(logger: Logger) async throws {
         try await client.query("SELECT 1", logger: logger)
     }
+}
+
+/// No connection could be leased in time: PostgreSQL is taken to be unreachable.
+public struct ConnectionWaitTimeout: Error, CustomStringConvertible {
+    public var waited: Duration
+    public var description: String { "no database connection within \(waited)" }
+}
+
+/// Set once the write holds a connection.
+private final class LeaseFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// The arguments of `tidemark_append`: one array per column, absent values as sentinels.

@@ -50,13 +50,21 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     clientConfiguration.options.maximumConnections = configuration.databaseConnections
     clientConfiguration.options.connectTimeout = .seconds(3)
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    // The group commit has a pool of its own, one connection per writer and one for pings:
+    // queries cannot make a till wait for a connection, and a write that waits for one at
+    // all means PostgreSQL is unreachable (see `RawLogWriter.connectionWait`).
+    var ingestConfiguration = clientConfiguration
+    ingestConfiguration.options.minimumConnections = 0
+    ingestConfiguration.options.maximumConnections = max(1, configuration.groupCommit.writers) + 1
+    let ingestClient = PostgresClient(configuration: ingestConfiguration, backgroundLogger: logger)
     let speed = SpeedLayer(catalog: configuration.pipelines)
     var speedConfiguration = configuration.speed
     speedConfiguration.futureSkew = .seconds(configuration.validation.maxFutureSkewSeconds)
     let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger)
     let metrics = configuration.metrics
     let committer = GroupCommitter(
-        store: RawLogWriter(client: client), configuration: configuration.groupCommit, logger: logger,
+        store: RawLogWriter(client: ingestClient, connectionWait: configuration.groupCommit.connectionWait),
+        configuration: configuration.groupCommit, logger: logger,
         metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.wake() })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
     let alerts = AlertsParts(configuration: configuration, client: client, speed: speed, engine: engine, logger: logger)
@@ -119,7 +127,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     return ServerParts(
         router: router, client: client,
         services: [
-            client, committer, MigratedService(tailer, alerts.evaluator, alerts.deliverer, client: client, logger: logger),
+            client, ingestClient, committer, MigratedService(tailer, alerts.evaluator, alerts.deliverer, client: client, logger: logger),
         ])
 }
 

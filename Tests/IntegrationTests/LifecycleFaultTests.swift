@@ -18,9 +18,9 @@ import TidemarkTestSupport
 /// Faults an operator will meet: the server killed mid-load, PostgreSQL gone for a while.
 /// Each test drives a real `tidemark serve` process and stops by itself.
 @Suite struct LifecycleFaultTests {
-    /// Generated retail days, cut into NDJSON bodies of 100 events (with the generator's own
-    /// late and repeated events).
-    static func bodies(days: Int, eventsPerDay: Int) throws -> [Data] {
+    /// Generated retail days, cut into NDJSON bodies of `eventsPerBody` events (with the
+    /// generator's own late and repeated events).
+    static func bodies(days: Int, eventsPerDay: Int, eventsPerBody: Int = 100) throws -> [Data] {
         var configuration = GeneratorConfiguration(firstDay: try Timestamp(rfc3339: "2026-11-18T00:00:00Z"))
         configuration.days = days
         configuration.eventsPerDay = eventsPerDay
@@ -30,7 +30,9 @@ import TidemarkTestSupport
         var generator = RetailGenerator(configuration: configuration)
         var events: [Event] = []
         while let day = generator.nextDay() { events += day }
-        return try stride(from: 0, to: events.count, by: 100).map { try Event.ndjson(events[$0..<min($0 + 100, events.count)]) }
+        return try stride(from: 0, to: events.count, by: eventsPerBody).map {
+            try Event.ndjson(events[$0..<min($0 + eventsPerBody, events.count)])
+        }
     }
 
     /// One client: takes the next body until none is left or the server stops answering 200.
@@ -38,7 +40,8 @@ import TidemarkTestSupport
     /// - Returns: the statuses of the answers that were not 200, with their Retry-After.
     @discardableResult
     static func postUntilRefused(
-        _ bodies: [Data], next: Locked<Int>, acknowledged: Locked<Set<Int>>, http: HTTPTestClient, stopOnRefusal: Bool = true
+        _ bodies: [Data], next: Locked<Int>, acknowledged: Locked<Set<Int>>, http: HTTPTestClient, stopOnRefusal: Bool = true,
+        pause: Duration = .zero
     ) async -> [(status: Int, retryAfter: String?)] {
         var refusals: [(Int, String?)] = []
         while let index = next.withLock({ index -> Int? in
@@ -49,6 +52,7 @@ import TidemarkTestSupport
                 "/v1/events", body: ByteBuffer(bytes: bodies[index]), contentType: "application/x-ndjson", timeout: .seconds(15))
             if let answer, answer.status == 200 {
                 acknowledged.withLock { _ = $0.insert(index) }
+                if pause > .zero { try? await Task.sleep(for: pause) }
                 continue
             }
             refusals.append((answer?.status ?? 0, answer?.headers.first(name: "Retry-After")))
@@ -137,15 +141,17 @@ import TidemarkTestSupport
         var stopped = false
         defer { if !stopped { server.killNow() } }  // a failed expectation must not leave it running
         let http = HTTPTestClient(baseURL: server.baseURL)
-        // Enough bodies that the load outlasts the outage even on a fast machine.
-        let bodies = try Self.bodies(days: 4, eventsPerDay: 20_000)
+        // A paced load (at most 4 × 20 bodies a second) with enough bodies to last 40 s, so it
+        // outlasts the outage however fast the machine; the test ends it after the recovery.
+        let bodies = try Self.bodies(days: 4, eventsPerDay: 20_000, eventsPerBody: 25)
         let next = Locked(0)
         let acknowledged = Locked<Set<Int>>([])
 
         let (refusals, readiness) = try await withThrowingTaskGroup(of: [(status: Int, retryAfter: String?)].self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    await Self.postUntilRefused(bodies, next: next, acknowledged: acknowledged, http: http, stopOnRefusal: false)
+                    await Self.postUntilRefused(
+                        bodies, next: next, acknowledged: acknowledged, http: http, stopOnRefusal: false, pause: .milliseconds(50))
                 }
             }
             while acknowledged.value.count < 20 { try await Task.sleep(for: .milliseconds(10)) }
