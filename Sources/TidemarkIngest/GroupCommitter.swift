@@ -28,9 +28,7 @@ public struct GroupCommitConfiguration: Sendable {
     public var linger: Duration = .zero
     /// A write that takes longer is abandoned and its requests refused with `503`.
     public var writeTimeout: Duration = .seconds(10)
-    /// A write that gets no database connection this soon finds PostgreSQL unreachable:
-    /// its requests get `503` at once rather than after `writeTimeout`.
-    public var connectionWait: Duration = .seconds(2)
+
     /// How often an unreachable database is probed.
     public var probeInterval: Duration = .milliseconds(500)
 

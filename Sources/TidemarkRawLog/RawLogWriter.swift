@@ -10,14 +10,19 @@ public struct RawLogWriter: Sendable {
     /// Batches of at most this many distinct ids go through `tidemark_append` (one round
     /// trip); larger ones through `COPY`, which costs a few round trips but less per row.
     public var singleStatementLimit: Int
-    /// How long a write waits for a connection before it gives up with `ConnectionWaitTimeout`.
-    /// The pool keeps a lease request queued while PostgreSQL refuses connections (it goes on
-    /// retrying), so without this bound an outage would hold every request until the write timeout.
+    /// Asked when a write has waited `connectionWait` for a connection: the pool keeps a lease
+    /// request queued while PostgreSQL refuses connections (it goes on retrying), so without
+    /// this an outage would hold every request until the caller's own timeout. Nil: wait.
+    public var reachability: DatabaseReachability?
     public var connectionWait: Duration
 
-    public init(client: PostgresClient, singleStatementLimit: Int = 256, connectionWait: Duration = .seconds(2)) {
+    public init(
+        client: PostgresClient, singleStatementLimit: Int = 256, reachability: DatabaseReachability? = nil,
+        connectionWait: Duration = .seconds(1)
+    ) {
         self.client = client
         self.singleStatementLimit = singleStatementLimit
+        self.reachability = reachability
         self.connectionWait = connectionWait
     }
 
@@ -99,9 +104,11 @@ public struct RawLogWriter: Sendable {
         }
     }
 
-    /// Runs `body` on a leased connection, or throws `ConnectionWaitTimeout` when none is
-    /// leased within `connectionWait`; the lease request is then cancelled.
+    /// Runs `body` on a leased connection. While none is leased, every `connectionWait` asks
+    /// `reachability`, and throws `DatabaseUnreachable` (cancelling the lease request) when
+    /// nothing answers at the database's address.
     private func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        guard let reachability else { return try await client.withConnection(body) }
         let leased = LeaseFlag()
         return try await withThrowingTaskGroup(of: Result?.self) { [client, connectionWait] group in
             group.addTask {
@@ -111,9 +118,13 @@ public struct RawLogWriter: Sendable {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: connectionWait)
-                guard leased.isSet else { throw ConnectionWaitTimeout(waited: connectionWait) }
-                return nil
+                while true {
+                    try await Task.sleep(for: connectionWait)
+                    if leased.isSet { return nil }
+                    if await !reachability.answers() {
+                        throw DatabaseUnreachable(address: "\(reachability.host):\(reachability.port)")
+                    }
+                }
             }
             while let finished = try await group.next() {
                 if let result = finished {
@@ -169,10 +180,10 @@ public struct RawLogWriter: Sendable {
     }
 }
 
-/// No connection could be leased in time: PostgreSQL is taken to be unreachable.
-public struct ConnectionWaitTimeout: Error, CustomStringConvertible {
-    public var waited: Duration
-    public var description: String { "no database connection within \(waited)" }
+/// A write waited for a connection and nothing accepted one at the database's address.
+public struct DatabaseUnreachable: Error, CustomStringConvertible {
+    public var address: String
+    public var description: String { "nothing accepts connections at \(address)" }
 }
 
 /// Set once the write holds a connection.

@@ -48,13 +48,12 @@ public struct ServerParts {
 public func buildServerParts(configuration: ServerConfiguration, logger: Logger) -> ServerParts {
     var clientConfiguration = configuration.database.clientConfiguration()
     clientConfiguration.options.maximumConnections = configuration.databaseConnections
-    clientConfiguration.options.connectTimeout = .seconds(3)
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-    // The group commit has a pool of its own, one connection per writer and one for pings:
-    // queries cannot make a till wait for a connection, and a write that waits for one at
-    // all means PostgreSQL is unreachable (see `RawLogWriter.connectionWait`).
+    // The group commit has a pool of its own, one connection per writer and one for pings,
+    // kept open: queries cannot make a till wait for a connection, and a write that waits
+    // for one at all is a sign of an outage, which `RawLogWriter.reachability` then checks.
     var ingestConfiguration = clientConfiguration
-    ingestConfiguration.options.minimumConnections = 0
+    ingestConfiguration.options.minimumConnections = max(1, configuration.groupCommit.writers)
     ingestConfiguration.options.maximumConnections = max(1, configuration.groupCommit.writers) + 1
     let ingestClient = PostgresClient(configuration: ingestConfiguration, backgroundLogger: logger)
     let speed = SpeedLayer(catalog: configuration.pipelines)
@@ -63,7 +62,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger)
     let metrics = configuration.metrics
     let committer = GroupCommitter(
-        store: RawLogWriter(client: ingestClient, connectionWait: configuration.groupCommit.connectionWait),
+        store: RawLogWriter(client: ingestClient, reachability: DatabaseReachability(configuration.database)),
         configuration: configuration.groupCommit, logger: logger,
         metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.wake() })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))

@@ -39,9 +39,7 @@ import TidemarkTestSupport
                     }
                 }
                 // Let the load run, then kill the server in the middle of it.
-                while acknowledged.withLock({ $0.count }) < 2_000 {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                try await waitUntil("2,000 events are acknowledged") { acknowledged.withLock { $0.count } >= 2_000 }
                 let status = try await server.kill()
                 #expect(status == 128 + SIGKILL)
                 try await group.waitForAll()

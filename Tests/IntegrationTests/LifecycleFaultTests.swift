@@ -86,11 +86,11 @@ import TidemarkTestSupport
                         await Self.postUntilRefused(bodies, next: next, acknowledged: acknowledged, http: HTTPTestClient(baseURL: first.baseURL))
                     }
                 }
-                while acknowledged.value.count < bodies.count / 5 { try await Task.sleep(for: .milliseconds(10)) }
+                try await waitUntil("a fifth of the bodies are acknowledged") { acknowledged.value.count >= bodies.count / 5 }
                 let batch = try await TidemarkCommand.run(TidemarkCommand.batchArguments(databaseURL: url.urlString))
                 #expect(batch.status == 0, "\(batch.output)")
-                while acknowledged.value.count < bodies.count / 2 && next.value < bodies.count {
-                    try await Task.sleep(for: .milliseconds(10))
+                try await waitUntil("half of the bodies are acknowledged") {
+                    acknowledged.value.count >= bodies.count / 2 || next.value >= bodies.count
                 }
                 #expect(try await first.kill() == 128 + SIGKILL)
                 try await group.waitForAll()
@@ -154,7 +154,7 @@ import TidemarkTestSupport
                         bodies, next: next, acknowledged: acknowledged, http: http, stopOnRefusal: false, pause: .milliseconds(50))
                 }
             }
-            while acknowledged.value.count < 20 { try await Task.sleep(for: .milliseconds(10)) }
+            try await waitUntil("20 bodies are acknowledged") { acknowledged.value.count >= 20 }
             #expect(try await http.get("/readyz").status == 200)
             #expect(try cluster.stop())
             let outageStarted = ContinuousClock.now
@@ -173,8 +173,8 @@ import TidemarkTestSupport
             }
             readiness.append(200)
             // The load resumes and finishes after the recovery.
-            while acknowledged.value.count <= ackedDuringOutage + 5 && next.value < bodies.count {
-                try await Task.sleep(for: .milliseconds(20))
+            try await waitUntil("the load goes on after the recovery") {
+                acknowledged.value.count > ackedDuringOutage + 5 || next.value >= bodies.count
             }
             next.withLock { $0 = bodies.count }  // enough: let the clients stop
             let refusals = try await group.reduce(into: []) { $0 += $1 }

@@ -18,6 +18,32 @@ import TidemarkTestSupport
         Sample.sale("w-1"),  // repeated inside the batch: the first one wins
     ]
 
+    /// With a reachability check, writes go through as before while PostgreSQL answers, and
+    /// fail within seconds with `DatabaseUnreachable` when nothing listens at its address
+    /// (the pool alone would keep the request waiting while it retries to connect).
+    @Test func anUnreachableDatabaseFailsTheWriteInSeconds() async throws {
+        try await TestDatabase.withFreshDatabase { url, client in
+            let writer = RawLogWriter(client: client, reachability: DatabaseReachability(url))
+            let stored = try await writer.append([Sample.sale("r-1")], logger: TestServer.quietLogger)
+            #expect(stored == [true])
+            #expect(await DatabaseReachability(url).answers())
+        }
+        let nowhere = try {
+            var url = try TestDatabase.serverURL()
+            url.port = 1  // nothing listens on a privileged port here
+            return url
+        }()
+        #expect(await !DatabaseReachability(nowhere).answers())
+        let started = ContinuousClock.now
+        try await TestDatabase.withClient(nowhere) { client in
+            let writer = RawLogWriter(client: client, reachability: DatabaseReachability(nowhere))
+            await #expect(throws: DatabaseUnreachable.self) {
+                try await writer.append([Sample.sale("r-2")], logger: TestServer.quietLogger)
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(8))
+    }
+
     /// Both write paths (one statement, and lock-check-COPY) must store the same rows, with
     /// absent values as NULL and special characters intact, and agree on what was new.
     @Test(arguments: [0, 1_000])

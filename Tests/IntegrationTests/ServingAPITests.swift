@@ -31,7 +31,7 @@ import TidemarkTestSupport
         ]),
     ]
 
-    func withLoadedServer(_ body: @Sendable (TestServer) async throws -> Void) async throws {
+    func withLoadedServer(_ body: @escaping @Sendable (TestServer) async throws -> Void) async throws {
         try await TestServer.run { server in
             let posted = try await server.http.post("/v1/events", text: Sample.ndjson(Self.events), contentType: "application/x-ndjson")
             #expect(posted.status == 200)

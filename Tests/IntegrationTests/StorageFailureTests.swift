@@ -70,7 +70,7 @@ import TidemarkTestSupport
                         }
                     }
                 }
-                while acknowledged.withLock({ $0.count }) < 1_000 { try await Task.sleep(for: .milliseconds(20)) }
+                try await waitUntil("1,000 events are acknowledged") { acknowledged.withLock { $0.count } >= 1_000 }
                 #expect(try await server.terminate() == 0)
                 try await group.waitForAll()
             }
