@@ -49,20 +49,13 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     var clientConfiguration = configuration.database.clientConfiguration()
     clientConfiguration.options.maximumConnections = configuration.databaseConnections
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-    // The group commit has a pool of its own, one connection per writer and one for pings,
-    // kept open: queries cannot make a till wait for a connection, and a write that waits
-    // for one at all is a sign of an outage, which `RawLogWriter.reachability` then checks.
-    var ingestConfiguration = clientConfiguration
-    ingestConfiguration.options.minimumConnections = max(1, configuration.groupCommit.writers)
-    ingestConfiguration.options.maximumConnections = max(1, configuration.groupCommit.writers) + 1
-    let ingestClient = PostgresClient(configuration: ingestConfiguration, backgroundLogger: logger)
     let speed = SpeedLayer(catalog: configuration.pipelines)
     var speedConfiguration = configuration.speed
     speedConfiguration.futureSkew = .seconds(configuration.validation.maxFutureSkewSeconds)
     let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger)
     let metrics = configuration.metrics
     let committer = GroupCommitter(
-        store: RawLogWriter(client: ingestClient, reachability: DatabaseReachability(configuration.database)),
+        store: RawLogWriter(client: client, reachability: DatabaseReachability(configuration.database)),
         configuration: configuration.groupCommit, logger: logger,
         metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.wake() })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
@@ -126,7 +119,7 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     return ServerParts(
         router: router, client: client,
         services: [
-            client, ingestClient, committer, MigratedService(tailer, alerts.evaluator, alerts.deliverer, client: client, logger: logger),
+            client, committer, MigratedService(tailer, alerts.evaluator, alerts.deliverer, client: client, logger: logger),
         ])
 }
 

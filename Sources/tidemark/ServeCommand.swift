@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     var queueCapacity: Int?
     @Option(help: "Milliseconds the group commit waits to fill a batch (0: natural batching only; default 0).")
     var lingerMs: Int?
-    @Option(help: "PostgreSQL connections for queries, the speed layer and alerts; the group commit has 3 more of its own (default 8).")
+    @Option(help: "PostgreSQL connections of this server: one for the group commit, the rest for queries (default 8).")
     var databaseConnections: Int?
     @Option(help: "Milliseconds between alert evaluations; they also run as soon as new events arrive (default 5000).")
     var alertIntervalMs: Int?
@@ -93,7 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.groupCommit.linger = .milliseconds(try await positive("lingerMs", lingerMs, settings, default: 0, allowZero: true))
         configuration.databaseConnections = try await positive("databaseConnections", databaseConnections, settings, default: 8)
         guard configuration.databaseConnections >= 2 else {
-            throw ValidationError("databaseConnections must be at least 2 (one for the speed layer's reads, one for queries)")
+            throw ValidationError("databaseConnections must be at least 2 (one for the group commit, one for queries)")
         }
         try await applyAlerts(settings, to: &configuration.alerts)
     }
