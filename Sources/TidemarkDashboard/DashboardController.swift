@@ -115,8 +115,16 @@ public struct DashboardController<Context: RequestContext>: Sendable {
             let now = Timestamp.now().microsecondsSinceEpoch
             day = Timestamp(microsecondsSinceEpoch: now - now % DashboardSource.day)
         }
-        func nonEmpty(_ name: Substring) -> String? { parameters[name].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
-        return DashboardFilter(day: day, store: nonEmpty("store_id"), category: nonEmpty("category"), language: language)
+        func nonEmpty(_ name: Substring) throws -> String? {
+            guard let text = parameters[name].map(String.init), !text.isEmpty else { return nil }
+            // PostgreSQL text cannot hold NUL (the read would fail with a 500), and no stored
+            // key has one: ingest refuses NUL in every string.
+            guard !text.utf8.contains(0) else {
+                throw APIError(.badRequest, code: "invalid_filter", message: "\(name) contains the NUL character (%00), which no stored value has")
+            }
+            return text
+        }
+        return DashboardFilter(day: day, store: try nonEmpty("store_id"), category: try nonEmpty("category"), language: language)
     }
 
     static func html(_ text: String) -> Response {
