@@ -58,6 +58,11 @@ struct EventMask: Sendable {
     }
 
     @inline(__always)
+    func matches(_ numbers: EventNumbers) -> Bool {
+        types & numbers.typeBit != 0 && (numbers.kindBit == 0 || kinds == 0 || kinds & numbers.kindBit != 0)
+    }
+
+    @inline(__always)
     func matches(_ event: Event) -> Bool {
         switch event.payload {
         case .sale: types & 1 != 0

@@ -29,8 +29,13 @@ public struct RollingAggregate: Sendable {
     }
 
     public mutating func fold(_ event: Event) {
-        guard event.occurredAt.microsecondsSinceEpoch >= horizon else { return }
-        minutes.fold(event)
+        fold(event, numbers: EventNumbers(event))
+    }
+
+    /// `numbers` must be `EventNumbers(event)`.
+    public mutating func fold(_ event: Event, numbers: EventNumbers) {
+        guard numbers.occurredAt >= horizon else { return }
+        minutes.fold(event, numbers: numbers)
     }
 
     /// Forgets the minutes before `time` (aligned down to its minute).

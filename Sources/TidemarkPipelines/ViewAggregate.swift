@@ -22,22 +22,42 @@ public struct ViewAggregate: Sendable {
     public private(set) var eventCount = 0
     public private(set) var rowCount = 0
     private let plans: [MeasurePlan]
+    /// Each stored measure's state before any event.
+    private let initialStates: [MeasureState]
+    /// Per plan, its expression when too long for a `FieldProgram` (kept out of the plans,
+    /// which must hold no references).
+    private let longExpressions: [FieldExpression?]
     private let source: EventMask
 
     public init(definition: PipelineDefinition) {
         self.definition = definition
         self.plans = definition.storedMeasures.map(MeasurePlan.init)
+        self.initialStates = definition.storedMeasures.map { MeasureState.initial(for: $0.kind) }
+        self.longExpressions = definition.storedMeasures.map { measure in
+            switch measure.kind {
+            case .sum(let e), .min(let e), .max(let e), .latest(let e):
+                let expression = FieldExpression(e)
+                return FieldProgram(expression) == nil ? expression : nil
+            case .count, .onHand, .derived: return nil
+            }
+        }
         self.source = EventMask(definition.source)
     }
 
     public mutating func fold(_ event: Event) {
-        guard source.matches(event) else { return }
+        fold(event, numbers: EventNumbers(event))
+    }
+
+    /// `numbers` must be `EventNumbers(event)`: callers folding one event into many views take
+    /// them out once.
+    public mutating func fold(_ event: Event, numbers: EventNumbers) {
+        guard source.matches(numbers) else { return }
         eventCount += 1
-        let bucket = definition.grain.bucketStart(event.occurredAt.microsecondsSinceEpoch)
+        let bucket = definition.grain.bucketStart(numbers.occurredAt)
         let keys = definition.keys.map { $0.value(of: event) }
-        let plans = self.plans
-        let created = buckets[bucket, default: [:]].withRow(keys, initial: { plans.map { MeasureState.initial(for: $0.kind) } }) { states in
-            for index in plans.indices { plans[index].fold(event, into: &states[index]) }
+        let (plans, initialStates, longExpressions) = (self.plans, self.initialStates, self.longExpressions)
+        let created = buckets[bucket, default: [:]].withRow(keys, initial: { initialStates }) { states in
+            for index in plans.indices { plans[index].fold(event, numbers, longExpression: longExpressions[index], into: &states[index]) }
         }
         if created { rowCount += 1 }
     }
@@ -73,36 +93,44 @@ public struct ViewAggregate: Sendable {
 }
 
 /// A stored measure resolved for evaluation against events.
+///
+/// Plain data only: the plan is copied for every measure of every event, and a plan holding
+/// the measure's kind and expression tree cost a retain and a release of each on every copy.
+/// An expression too long for a `FieldProgram` is passed to `fold` beside it.
 struct MeasurePlan: Sendable {
-    let kind: MeasureKind
+    let isCount: Bool
     let filter: EventMask?
-    let expression: FieldExpression?
+    let program: FieldProgram?
 
     init(_ measure: MeasureDefinition) {
-        kind = measure.kind
         filter = measure.filter.map(EventMask.init)
+        if case .count = measure.kind { isCount = true } else { isCount = false }
         switch measure.kind {
-        case .sum(let e), .min(let e), .max(let e), .latest(let e): expression = FieldExpression(e)
-        case .count, .onHand, .derived: expression = nil
+        case .sum(let e), .min(let e), .max(let e), .latest(let e): program = FieldProgram(FieldExpression(e))
+        case .count, .onHand, .derived: program = nil
         }
     }
 
-    func fold(_ event: Event, into state: inout MeasureState) {
-        if let filter, !filter.matches(event) { return }
+    func fold(_ event: Event, _ numbers: EventNumbers, longExpression: FieldExpression?, into state: inout MeasureState) {
+        if let filter, !filter.matches(numbers) { return }
+        func evaluate(_ numbers: EventNumbers) -> Int64? {
+            if let program { return program.evaluate(numbers) }
+            return longExpression?.evaluate(numbers)
+        }
         switch state {
         case .sum(let total):
-            if case .count = kind {
+            if isCount {
                 state = .sum(total &+ 1)
-            } else if let value = expression?.evaluate(event) {
+            } else if let value = evaluate(numbers) {
                 state = .sum(saturatingAdd(total, value))
             }
         case .minimum(let current):
-            if let value = expression?.evaluate(event) { state = .minimum(optionalPick(current, value, <)) }
+            if let value = evaluate(numbers) { state = .minimum(optionalPick(current, value, <)) }
         case .maximum(let current):
-            if let value = expression?.evaluate(event) { state = .maximum(optionalPick(current, value, >)) }
+            if let value = evaluate(numbers) { state = .maximum(optionalPick(current, value, >)) }
         case .latest(let current):
-            guard let value = expression?.evaluate(event) else { return }
-            let candidate = LatestValue(at: event.occurredAt.microsecondsSinceEpoch, id: event.id, value: value)
+            guard let value = evaluate(numbers) else { return }
+            let candidate = LatestValue(at: numbers.occurredAt, id: event.id, value: value)
             if current.map({ candidate.isLater(than: $0) }) ?? true { state = .latest(candidate) }
         case .onHand:
             Self.foldOnHand(event, into: &state)
@@ -147,14 +175,14 @@ indirect enum FieldExpression: Sendable {
     }
 
     /// The same arithmetic as `ValueExpression.evaluate` (nil propagates, overflow saturates).
-    func evaluate(_ event: Event) -> Int64? {
+    func evaluate(_ numbers: EventNumbers) -> Int64? {
         switch self {
-        case .field(let field): return field.value(of: event)
+        case .field(let field): return numbers.value(of: field)
         case .literal(let value): return value
-        case .negate(let inner): return ValueExpression.negated(inner.evaluate(event))
-        case .add(let l, let r): return ValueExpression.sum(l.evaluate(event), r.evaluate(event))
-        case .subtract(let l, let r): return ValueExpression.difference(l.evaluate(event), r.evaluate(event))
-        case .multiply(let l, let r): return ValueExpression.product(l.evaluate(event), r.evaluate(event))
+        case .negate(let inner): return ValueExpression.negated(inner.evaluate(numbers))
+        case .add(let l, let r): return ValueExpression.sum(l.evaluate(numbers), r.evaluate(numbers))
+        case .subtract(let l, let r): return ValueExpression.difference(l.evaluate(numbers), r.evaluate(numbers))
+        case .multiply(let l, let r): return ValueExpression.product(l.evaluate(numbers), r.evaluate(numbers))
         }
     }
 }

@@ -69,20 +69,21 @@ public final class RollingStore: Sendable {
 
     /// Evicts the minutes that fell out of the retained 48 hours, then folds the events
     /// (oldest first) that are not in yet.
-    package func fold(_ events: [LoggedEvent]) {
+    package func fold(_ events: [LoggedEvent], numbers: [EventNumbers]? = nil) {
         let horizon = self.horizon
+        let numbers = numbers ?? events.map { EventNumbers($0.event) }
         state.withLock { state in
-            let fresh = events.drop(while: { $0.seq <= state.tail })
+            let fresh = events.indices.drop(while: { events[$0].seq <= state.tail })
             let evicting = state.views.values.contains { $0.horizon < horizon }
             guard evicting || !fresh.isEmpty else { return }
             for name in Array(state.views.keys) {
                 // Taken out and put back, so the aggregate is uniquely referenced and changes in place.
                 guard var view = state.views.removeValue(forKey: name) else { continue }
                 view.evict(before: horizon)
-                for logged in fresh { view.fold(logged.event) }
+                for index in fresh { view.fold(events[index].event, numbers: numbers[index]) }
                 state.views[name] = view
             }
-            if let last = fresh.last { state.tail = last.seq }
+            if let last = fresh.last { state.tail = events[last].seq }
             state.version &+= 1
         }
     }

@@ -60,15 +60,17 @@ public final class SpeedLayer: Sendable {
     /// Folds events, oldest first; each view takes those above its watermark, and the rolling
     /// windows every one (they also evict old minutes here, so they are called on idle polls too).
     func fold(_ events: [LoggedEvent]) {
-        rolling.fold(events)
+        let numbers = events.map { EventNumbers($0.event) }
+        rolling.fold(events, numbers: numbers)
         guard let last = events.last else { return }
         state.withLock { state in
             for name in Array(state.views.keys) {
                 // Taken out and put back, so the aggregate is uniquely referenced and changes in place.
                 guard var view = state.views.removeValue(forKey: name) else { continue }
                 let before = view.aggregate.eventCount
-                for logged in events where logged.seq > view.watermark {
-                    view.aggregate.fold(logged.event)
+                // By index: `for logged in events` copies each event, retaining all its strings.
+                for index in events.indices where events[index].seq > view.watermark {
+                    view.aggregate.fold(events[index].event, numbers: numbers[index])
                 }
                 if view.aggregate.eventCount != before { view.version &+= 1 }
                 state.views[name] = view

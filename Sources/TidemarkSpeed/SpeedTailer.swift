@@ -157,9 +157,10 @@ public final class SpeedTailer: Service, Sendable {
             var position = try await reader.firstSeq(receivedAtOrAfter: horizon - slack, upTo: tail) - 1
             while position < tail {
                 let events = try await reader.events(after: position, upTo: tail, occurredAtOrAfter: horizon, limit: configuration.pageSize)
+                let numbers = events.map { EventNumbers($0.event) }
                 for name in Array(views.keys) {
                     guard var view = views.removeValue(forKey: name) else { continue }
-                    for logged in events { view.fold(logged.event) }
+                    for index in events.indices { view.fold(events[index].event, numbers: numbers[index]) }
                     views[name] = view
                 }
                 count += events.count
@@ -186,7 +187,7 @@ public final class SpeedTailer: Service, Sendable {
         while position < tail {
             let events = try await reader.events(after: position, upTo: tail, limit: configuration.pageSize)
             guard let last = events.last else { break }
-            for logged in events { aggregate.fold(logged.event) }
+            for index in events.indices { aggregate.fold(events[index].event) }
             position = last.seq
         }
         speed.install(view: view.name, SpeedLayer.ViewState(batch: batch, aggregate: aggregate), tail: tail)
