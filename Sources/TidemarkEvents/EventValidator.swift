@@ -24,24 +24,24 @@ public struct EventValidator: Sendable {
         guard wire.isObject else {
             return .failure(ValidationFailure(issues: [ValidationIssue(index: index, id: nil, field: "", message: "must be a JSON object")]))
         }
-        var reader = FieldReader(fields: wire.fields, index: index)
-        let id = reader.string("id", maxLength: ValidationRules.maxIDLength)
+        var reader = FieldReader(event: wire, index: index)
+        let id = reader.string(.id, maxLength: ValidationRules.maxIDLength)
         reader.eventID = id
-        let type = reader.oneOf("type", EventType.self)
-        let occurredAt = reader.timestamp("occurred_at", notAfter: now.adding(seconds: rules.maxFutureSkewSeconds), skew: rules.maxFutureSkewSeconds)
-        let storeID = reader.string("store_id", maxLength: ValidationRules.maxKeyLength)
-        let productID = reader.string("product_id", maxLength: ValidationRules.maxKeyLength)
+        let type = reader.oneOf(.type, EventType.self)
+        let occurredAt = reader.timestamp(.occurredAt, notAfter: now.adding(seconds: rules.maxFutureSkewSeconds), skew: rules.maxFutureSkewSeconds)
+        let storeID = reader.string(.storeID, maxLength: ValidationRules.maxKeyLength)
+        let productID = reader.string(.productID, maxLength: ValidationRules.maxKeyLength)
 
         var payload: EventPayload?
         switch type {
         case .sale?, .return?:
-            let quantity = reader.integer("quantity", in: 1...ValidationRules.maxSaleQuantity, rule: "greater than 0")
-            let unitPrice = reader.integer("unit_price_cents", in: 0...ValidationRules.maxPriceCents, rule: "at least 0")
-            let category = reader.optionalString("category", maxLength: ValidationRules.maxAttributeLength)
-            let customerID = reader.optionalString("customer_id", maxLength: ValidationRules.maxAttributeLength)
-            let orderID = reader.optionalString("order_id", maxLength: ValidationRules.maxAttributeLength)
-            let channel = reader.optionalString("channel", maxLength: ValidationRules.maxAttributeLength)
-            let currency = reader.currency("currency", expected: rules.currency)
+            let quantity = reader.integer(.quantity, in: 1...ValidationRules.maxSaleQuantity, rule: "greater than 0")
+            let unitPrice = reader.integer(.unitPriceCents, in: 0...ValidationRules.maxPriceCents, rule: "at least 0")
+            let category = reader.optionalString(.category, maxLength: ValidationRules.maxAttributeLength)
+            let customerID = reader.optionalString(.customerID, maxLength: ValidationRules.maxAttributeLength)
+            let orderID = reader.optionalString(.orderID, maxLength: ValidationRules.maxAttributeLength)
+            let channel = reader.optionalString(.channel, maxLength: ValidationRules.maxAttributeLength)
+            let currency = reader.currency(.currency, expected: rules.currency)
             if let quantity, let unitPrice {
                 let line = SaleLine(
                     quantity: quantity, unitPriceCents: unitPrice, category: category, customerID: customerID,
@@ -49,20 +49,20 @@ public struct EventValidator: Sendable {
                 payload = type == .sale ? .sale(line) : .return(line)
             }
         case .stock?:
-            if let kind = reader.oneOf("kind", StockKind.self) {
+            if let kind = reader.oneOf(.kind, StockKind.self) {
                 let bound = ValidationRules.maxStockQuantity
                 let quantity: Int64? =
                     switch kind {
-                    case .receipt: reader.integer("quantity", in: 1...bound, rule: "greater than 0 for a receipt")
-                    case .count: reader.integer("quantity", in: 0...bound, rule: "at least 0 for a count")
-                    case .adjustment: reader.nonZeroInteger("quantity", bound: bound)
+                    case .receipt: reader.integer(.quantity, in: 1...bound, rule: "greater than 0 for a receipt")
+                    case .count: reader.integer(.quantity, in: 0...bound, rule: "at least 0 for a count")
+                    case .adjustment: reader.nonZeroInteger(.quantity, bound: bound)
                     }
                 if let quantity { payload = .stock(kind, quantity: quantity) }
             } else {
-                reader.skip("quantity")  // judged once the kind is known; not "unexpected" meanwhile
+                reader.skip(.quantity)  // judged once the kind is known; not "unexpected" meanwhile
             }
         case .price?:
-            if let cents = reader.integer("price_cents", in: 0...ValidationRules.maxPriceCents, rule: "at least 0") {
+            if let cents = reader.integer(.priceCents, in: 0...ValidationRules.maxPriceCents, rule: "at least 0") {
                 payload = .price(cents: cents)
             }
         case nil:

@@ -1,38 +1,38 @@
 /// Reads fields of one posted event, recording an issue for each field that is missing or wrong
-/// and counting the fields it read, so that any others can be reported as unexpected.
+/// and marking the fields it read, so that any others can be reported as unexpected.
 struct FieldReader {
-    private let fields: [String: WireValue]
-    /// Fields read so far that were present; the dictionary is never copied or mutated.
-    private var presentRead = 0
-    private var read: [String] = []
+    private let event: WireEvent
+    /// Bit `WireField.rawValue` set once that field was read.
+    private var read: UInt32 = 0
     let index: Int
     var eventID: String?
     private(set) var issues: [ValidationIssue] = []
 
-    init(fields: [String: WireValue], index: Int) {
-        self.fields = fields
+    init(event: WireEvent, index: Int) {
+        self.event = event
         self.index = index
-        read.reserveCapacity(12)
+    }
+
+    mutating func fail(_ field: WireField, _ message: String) {
+        fail(field.name, message)
     }
 
     mutating func fail(_ field: String, _ message: String) {
         issues.append(ValidationIssue(index: index, id: eventID, field: field, message: message))
     }
 
-    private mutating func take(_ field: String) -> WireValue? {
-        read.append(field)
-        guard let value = fields[field] else { return nil }
-        presentRead += 1
-        return value
+    private mutating func take(_ field: WireField) -> WireValue? {
+        read |= 1 << field.rawValue
+        return event[field]
     }
 
     /// Marks a field as read without judging it.
-    mutating func skip(_ field: String) {
+    mutating func skip(_ field: WireField) {
         _ = take(field)
     }
 
     /// A required, non-empty string without NUL characters (PostgreSQL text cannot hold them).
-    mutating func string(_ field: String, maxLength: Int) -> String? {
+    mutating func string(_ field: WireField, maxLength: Int) -> String? {
         guard let value = take(field), value != .null else {
             fail(field, "is required")
             return nil
@@ -41,12 +41,12 @@ struct FieldReader {
     }
 
     /// An optional string: absent and `null` both mean "not given".
-    mutating func optionalString(_ field: String, maxLength: Int) -> String? {
+    mutating func optionalString(_ field: WireField, maxLength: Int) -> String? {
         guard let value = take(field), value != .null else { return nil }
         return checkedString(field, value, maxLength: maxLength)
     }
 
-    private mutating func checkedString(_ field: String, _ value: WireValue, maxLength: Int) -> String? {
+    private mutating func checkedString(_ field: WireField, _ value: WireValue, maxLength: Int) -> String? {
         guard case .string(let text) = value else {
             fail(field, "must be a string, got \(value.kindDescription)")
             return nil
@@ -69,11 +69,11 @@ struct FieldReader {
         return text
     }
 
-    mutating func oneOf<Choice: RawRepresentable & CaseIterable>(_ field: String, _: Choice.Type) -> Choice?
+    mutating func oneOf<Choice: RawRepresentable & CaseIterable>(_ field: WireField, _: Choice.Type) -> Choice?
     where Choice.RawValue == String {
         var allowed: String { Choice.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
         guard let text = string(field, maxLength: 64) else {
-            if issues.last?.field == field, issues.last?.message == "is required" {
+            if issues.last?.field == field.name, issues.last?.message == "is required" {
                 issues[issues.count - 1].message = "is required: one of \(allowed)"
             }
             return nil
@@ -85,7 +85,7 @@ struct FieldReader {
         return choice
     }
 
-    mutating func integer(_ field: String, in range: ClosedRange<Int64>, rule: String) -> Int64? {
+    mutating func integer(_ field: WireField, in range: ClosedRange<Int64>, rule: String) -> Int64? {
         guard let number = requiredInteger(field) else { return nil }
         guard range.contains(number) else {
             if number < range.lowerBound {
@@ -98,7 +98,7 @@ struct FieldReader {
         return number
     }
 
-    mutating func nonZeroInteger(_ field: String, bound: Int64) -> Int64? {
+    mutating func nonZeroInteger(_ field: WireField, bound: Int64) -> Int64? {
         guard let number = requiredInteger(field) else { return nil }
         guard number != 0 else {
             fail(field, "must be a non-zero integer for an adjustment, got 0")
@@ -111,7 +111,7 @@ struct FieldReader {
         return number
     }
 
-    private mutating func requiredInteger(_ field: String) -> Int64? {
+    private mutating func requiredInteger(_ field: WireField) -> Int64? {
         guard let value = take(field), value != .null else {
             fail(field, "is required")
             return nil
@@ -123,7 +123,7 @@ struct FieldReader {
         return number
     }
 
-    mutating func timestamp(_ field: String, notAfter limit: Timestamp, skew: Int64) -> Timestamp? {
+    mutating func timestamp(_ field: WireField, notAfter limit: Timestamp, skew: Int64) -> Timestamp? {
         guard let text = string(field, maxLength: 64) else { return nil }
         do {
             let time = try Timestamp(rfc3339: text)
@@ -138,7 +138,7 @@ struct FieldReader {
         }
     }
 
-    mutating func currency(_ field: String, expected: String) -> String? {
+    mutating func currency(_ field: WireField, expected: String) -> String? {
         guard let code = optionalString(field, maxLength: 3) else { return nil }
         guard code == expected else {
             fail(field, "must be \"\(expected)\", the currency of this deployment, got \"\(code)\"")
@@ -150,15 +150,20 @@ struct FieldReader {
     /// Reports every field that was not read: unknown names, or names that belong to another type
     /// (a known field set to `null` counts as absent).
     mutating func rejectRemainingFields(type: EventType?) {
-        guard presentRead < fields.count else { return }  // the usual case: every field was read
-        for (field, value) in fields.sorted(by: { $0.key < $1.key }) where !read.contains(field) {
-            if value == .null, EventFields.all.contains(field) { continue }
-            if let type, EventFields.all.contains(field) {
-                fail(field, "is not allowed for type \"\(type.rawValue)\"")
-            } else if type == nil, EventFields.all.contains(field) {
+        var remaining: [(name: String, known: Bool, value: WireValue)] = []
+        for field in WireField.allCases where read & (1 << field.rawValue) == 0 {
+            if let value = event[field] { remaining.append((field.name, true, value)) }
+        }
+        guard !remaining.isEmpty || !event.unknown.isEmpty else { return }  // the usual case: every field was read
+        remaining += event.unknown.map { ($0.key, false, $0.value) }
+        for (name, known, value) in remaining.sorted(by: { $0.name < $1.name }) {
+            if value == .null, known { continue }
+            if let type, known {
+                fail(name, "is not allowed for type \"\(type.rawValue)\"")
+            } else if type == nil, known {
                 continue  // the type is already reported; cannot judge fields that depend on it
             } else {
-                fail(field, "is not a known field")
+                fail(name, "is not a known field")
             }
         }
     }

@@ -70,24 +70,45 @@ struct FlatEventScanner {
 
     private mutating func scanObject() -> WireEvent? {
         guard expect(UInt8(ascii: "{")) else { return nil }
-        var fields: [String: WireValue] = [:]
-        fields.reserveCapacity(14)
+        var event = WireEvent()
         skipWhitespace()
-        if expect(UInt8(ascii: "}")) { return WireEvent(fields: fields) }
+        if expect(UInt8(ascii: "}")) { return event }
         while true {
             skipWhitespace()
-            guard let key = scanString() else { return nil }
+            guard let key = scanKey() else { return nil }
             skipWhitespace()
             guard expect(UInt8(ascii: ":")) else { return nil }
             skipWhitespace()
             guard let value = scanValue() else { return nil }
-            // A repeated key keeps its first value, as JSONDecoder does (one hash lookup unless repeated).
-            if let first = fields.updateValue(value, forKey: key) { fields[key] = first }
+            // A repeated key keeps its first value, as JSONDecoder does.
+            switch key {
+            case .known(let field): if event[field] == nil { event[field] = value }
+            case .other(let name): if event[name] == nil { event[name] = value }
+            }
             skipWhitespace()
             if expect(UInt8(ascii: ",")) { continue }
             guard expect(UInt8(ascii: "}")) else { return nil }
-            return WireEvent(fields: fields)
+            return event
         }
+    }
+
+    private enum Key {
+        case known(WireField)
+        case other(String)
+    }
+
+    /// A field name: a field of the format is recognised from its bytes, with no String made.
+    private mutating func scanKey() -> Key? {
+        let start = index
+        guard expect(UInt8(ascii: "\"")) else { return nil }
+        var end = index
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\""), let field = WireField(utf8: UnsafeRawBufferPointer(rebasing: bytes[index..<end])) {
+            index = end + 1
+            return .known(field)
+        }
+        index = start
+        return scanString().map(Key.other)
     }
 
     private mutating func scanValue() -> WireValue? {

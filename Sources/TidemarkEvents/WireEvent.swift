@@ -24,16 +24,92 @@ public enum WireValue: Sendable, Hashable {
     }
 }
 
+/// A field of wire format v1, by its slot in `WireEvent`.
+public enum WireField: Int, Sendable, CaseIterable {
+    case id, type, occurredAt, storeID, productID, quantity, unitPriceCents, category
+    case customerID, orderID, channel, currency, kind, priceCents
+
+    public var name: String { Self.names[rawValue] }
+
+    private static let names = [
+        "id", "type", "occurred_at", "store_id", "product_id", "quantity", "unit_price_cents", "category",
+        "customer_id", "order_id", "channel", "currency", "kind", "price_cents",
+    ]
+    private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+
+    public init?(name: String) {
+        guard let field = Self.byName[name] else { return nil }
+        self = field
+    }
+
+    /// The field named by these UTF-8 bytes, compared without building a String or hashing.
+    init?(utf8 bytes: UnsafeRawBufferPointer) {
+        // The first byte and the length tell the fields apart; the bytes then confirm.
+        let candidate: WireField? =
+            switch (bytes.count, bytes.first) {
+            case (2, UInt8(ascii: "i")?): .id
+            case (4, UInt8(ascii: "t")?): .type
+            case (11, UInt8(ascii: "o")?): .occurredAt
+            case (8, UInt8(ascii: "s")?): .storeID
+            case (10, UInt8(ascii: "p")?): .productID
+            case (8, UInt8(ascii: "q")?): .quantity
+            case (16, UInt8(ascii: "u")?): .unitPriceCents
+            case (8, UInt8(ascii: "c")?): bytes[1] == UInt8(ascii: "a") ? .category : .currency
+            case (11, UInt8(ascii: "c")?): .customerID
+            case (8, UInt8(ascii: "o")?): .orderID
+            case (7, UInt8(ascii: "c")?): .channel
+            case (4, UInt8(ascii: "k")?): .kind
+            case (11, UInt8(ascii: "p")?): .priceCents
+            default: nil
+            }
+        guard let candidate, candidate.name.utf8.elementsEqual(bytes) else { return nil }
+        self = candidate
+    }
+}
+
 /// An event as posted, before validation: every field of the object, loosely typed.
+///
+/// The fields of wire format v1 sit in slots by `WireField`, others in a dictionary: a
+/// dictionary of every field cost two hashes per field and event (storing, then reading it
+/// for validation), about a tenth of the server's CPU on 1,000-event bodies.
 public struct WireEvent: Sendable, Hashable {
-    /// Field name to value, in no particular order.
-    public var fields: [String: WireValue]
+    /// By `WireField.rawValue`; nil when absent.
+    var known: [WireValue?]
+    /// Fields that are not part of the format, in no particular order.
+    var unknown: [String: WireValue]
     /// False when the JSON value was not an object at all.
     public var isObject: Bool
 
     public init(fields: [String: WireValue], isObject: Bool = true) {
-        self.fields = fields
+        self.init(isObject: isObject)
+        for (name, value) in fields { self[name] = value }
+    }
+
+    init(isObject: Bool = true) {
+        known = Array(repeating: nil, count: WireField.allCases.count)
+        unknown = [:]
         self.isObject = isObject
+    }
+
+    /// Every field, by name.
+    public var fields: [String: WireValue] {
+        var fields = unknown
+        for field in WireField.allCases {
+            if let value = known[field.rawValue] { fields[field.name] = value }
+        }
+        return fields
+    }
+
+    subscript(field: WireField) -> WireValue? {
+        get { known[field.rawValue] }
+        set { known[field.rawValue] = newValue }
+    }
+
+    public subscript(name: String) -> WireValue? {
+        get { WireField(name: name).map { self[$0] } ?? unknown[name] }
+        set {
+            if let field = WireField(name: name) { self[field] = newValue } else { unknown[name] = newValue }
+        }
     }
 }
 
@@ -47,13 +123,11 @@ struct AnyCodingKey: CodingKey {
 extension WireEvent: Decodable {
     public init(from decoder: any Decoder) throws {
         guard let container = try? decoder.container(keyedBy: AnyCodingKey.self) else {
-            self.init(fields: [:], isObject: false)
+            self.init(isObject: false)
             return
         }
-        var fields: [String: WireValue] = [:]
-        let keys = container.allKeys
-        fields.reserveCapacity(keys.count)
-        for key in keys {
+        var fields = WireEvent()
+        for key in container.allKeys {
             // Known fields are tried as their expected type first: a failed `try` builds an
             // error with its coding path, and valid events should never pay for one.
             if EventFields.integers.contains(key.stringValue) {
@@ -69,7 +143,7 @@ extension WireEvent: Decodable {
             }
             fields[key.stringValue] = Self.decodeValue(container, key)
         }
-        self.init(fields: fields)
+        self = fields
     }
 
     /// `.integer` when the number is a whole number inside 64 bits, else `.otherNumber`.
