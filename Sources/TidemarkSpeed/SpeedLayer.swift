@@ -68,7 +68,7 @@ public final class SpeedLayer: Sendable {
                 // Taken out and put back, so the aggregate is uniquely referenced and changes in place.
                 guard var view = state.views.removeValue(forKey: name) else { continue }
                 let before = view.aggregate.eventCount
-                // By index: `for logged in events` copies each event, retaining all its strings.
+                // By index, with the numbers taken out once for every view.
                 for index in events.indices where events[index].seq > view.watermark {
                     view.aggregate.fold(events[index].event, numbers: numbers[index])
                 }
