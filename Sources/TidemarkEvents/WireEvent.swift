@@ -36,6 +36,9 @@ public enum WireField: Int, Sendable, CaseIterable {
         "customer_id", "order_id", "channel", "currency", "kind", "price_cents",
     ]
     private static let byName = Dictionary(uniqueKeysWithValues: allCases.map { ($0.name, $0) })
+    /// The names' UTF-8 bytes, compared with `memcmp` (a generic `elementsEqual` over
+    /// `String.UTF8View` measured at 2% of the server's CPU).
+    private static let nameBytes = names.map { Array($0.utf8) }
 
     public init?(name: String) {
         guard let field = Self.byName[name] else { return nil }
@@ -62,7 +65,9 @@ public enum WireField: Int, Sendable, CaseIterable {
             case (11, UInt8(ascii: "p")?): .priceCents
             default: nil
             }
-        guard let candidate, candidate.name.utf8.elementsEqual(bytes) else { return nil }
+        guard let candidate else { return nil }
+        let matches = Self.nameBytes[candidate.rawValue].withUnsafeBytes { name in memcmp(name.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+        guard matches else { return nil }
         self = candidate
     }
 }

@@ -94,14 +94,44 @@ public struct RawLogReader: Sendable {
         return high
     }
 
-    /// One row of `columns`, decoded in a single pass over its cells (no random-access index per row).
+    /// One row of `columns`, decoded in a single pass over its cells.
+    ///
+    /// By hand for the binary `bigint` and `text` cells the raw log has (anything else goes
+    /// through PostgresNIO's decoder): the generic tuple decode measured at 16% of the
+    /// server's CPU on 1,000-event bodies, since the speed layer reads back every event.
     public static func decode(_ row: PostgresRow) throws -> LoggedEvent {
-        let (
-            seq, id, type, occurredAt, storeID, productID, quantity, unitPrice, priceCents, stockKind, category, customerID, orderID, channel,
-            currency
-        ) =
-            try row.decode(
-                (Int64, String, String, Int64, String, String, Int64?, Int64?, Int64?, String?, String?, String?, String?, String?, String?).self)
+        var cells = row.makeIterator()
+        var seq: Int64 = 0
+        func next() throws -> PostgresCell {
+            guard let cell = cells.next() else { throw CorruptRow(seq: seq, problem: "fewer columns than expected") }
+            return cell
+        }
+        func integer() throws -> Int64? {
+            let cell = try next()
+            guard let bytes = cell.bytes else { return nil }
+            if cell.format == .binary, cell.dataType == .int8, let value = bytes.getInteger(at: bytes.readerIndex, as: Int64.self) {
+                return value
+            }
+            return try cell.decode(Int64.self)
+        }
+        func text() throws -> String? {
+            let cell = try next()
+            guard let bytes = cell.bytes else { return nil }
+            if cell.format == .binary, cell.dataType == .text || cell.dataType == .varchar { return String(buffer: bytes) }
+            return try cell.decode(String.self)
+        }
+        func required<Value>(_ value: Value?, _ column: String) throws -> Value {
+            guard let value else { throw CorruptRow(seq: seq, problem: "\(column) is NULL") }
+            return value
+        }
+        seq = try required(try integer(), "seq")
+        let id = try required(try text(), "id")
+        let type = try required(try text(), "type")
+        let occurredAt = try required(try integer(), "occurred_at")
+        let storeID = try required(try text(), "store_id")
+        let productID = try required(try text(), "product_id")
+        let (quantity, unitPrice, priceCents) = (try integer(), try integer(), try integer())
+        let (stockKind, category, customerID, orderID, channel, currency) = (try text(), try text(), try text(), try text(), try text(), try text())
         let payload: EventPayload
         switch EventType(rawValue: type) {
         case .sale?, .return?:
