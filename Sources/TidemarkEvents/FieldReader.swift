@@ -168,14 +168,3 @@ struct FieldReader {
         }
     }
 }
-
-/// Every field name of wire format v1.
-public enum EventFields {
-    /// The fields whose values are integers; all others are strings.
-    public static let integers: Set<String> = ["quantity", "unit_price_cents", "price_cents"]
-
-    public static let all: Set<String> = [
-        "id", "type", "occurred_at", "store_id", "product_id", "quantity", "unit_price_cents", "category",
-        "customer_id", "order_id", "channel", "currency", "kind", "price_cents",
-    ]
-}

@@ -31,6 +31,9 @@ public enum WireField: Int, Sendable, CaseIterable {
 
     public var name: String { Self.names[rawValue] }
 
+    /// Whether the field's values are integers; all others are strings.
+    public var isInteger: Bool { self == .quantity || self == .unitPriceCents || self == .priceCents }
+
     private static let names = [
         "id", "type", "occurred_at", "store_id", "product_id", "quantity", "unit_price_cents", "category",
         "customer_id", "order_id", "channel", "currency", "kind", "price_cents",
@@ -135,7 +138,7 @@ extension WireEvent: Decodable {
         for key in container.allKeys {
             // Known fields are tried as their expected type first: a failed `try` builds an
             // error with its coding path, and valid events should never pay for one.
-            if EventFields.integers.contains(key.stringValue) {
+            if WireField(name: key.stringValue)?.isInteger == true {
                 // Through Decimal, which keeps every digit: Int64 decoding goes through a
                 // Double and would take 1.00000000000000001 for 1.
                 if let number = try? container.decode(Decimal.self, forKey: key) {
