@@ -55,8 +55,13 @@ public struct ChildProcess: Sendable {
         while waitpid(pid, &exitStatus, 0) < 0 {
             guard errno == EINTR else { throw ChildProcessError("waiting for pid \(pid) failed: \(String(cString: strerror(errno)))") }
         }
-        // WIFEXITED / WEXITSTATUS, which Swift does not import as macros.
-        return (exitStatus & 0x7F) == 0 ? (exitStatus >> 8) & 0xFF : 128 + (exitStatus & 0x7F)
+        return Self.exitCode(fromWaitStatus: exitStatus)
+    }
+
+    /// The exit code in a `waitpid` status (128 + signal number when killed): `WIFEXITED` and
+    /// `WEXITSTATUS`, which Swift does not import as macros.
+    public static func exitCode(fromWaitStatus status: Int32) -> Int32 {
+        (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 }
 

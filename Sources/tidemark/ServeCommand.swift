@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import TidemarkAlerts
 import TidemarkEvents
 import TidemarkIngest
 import TidemarkPipelines
 import TidemarkRawLog
 import TidemarkServer
+import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,7 +70,14 @@ struct ServeCommand: AsyncParsableCommand {
             // One plain line on stdout that scripts can wait for.
             FileHandle.standardOutput.write(Data("tidemark listening on http://\(host):\(boundPort)\n".utf8))
         }
-        try await app.runService()
+        // Graceful shutdown answers every in-flight request first (the HTTP server stops
+        // before the services it calls, and a write gives up after 10 s). Past 30 s it is
+        // escalated to cancellation, which closes the pool's connections: a background
+        // service waiting on a connection PostgreSQL never answers once held a SIGTERMed
+        // server up for good (seen once, after an outage, in the fault test).
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(30)
+        try await ServiceGroup(configuration: group).run()
     }
 
     /// Each setting from its flag, else the environment, else the file, else the default,

@@ -54,9 +54,20 @@ public struct ServerProcess: Sendable {
         return try await child.exitStatus()
     }
 
-    public func terminate() async throws -> Int32 {
+    /// SIGTERM, then the exit status; a server still running after `limit` is killed and
+    /// the test fails, rather than the suite waiting for it forever.
+    public func terminate(within limit: Duration = .seconds(90)) async throws -> Int32 {
         child.signal(SIGTERM)
-        return try await child.exitStatus()
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            var status: Int32 = 0
+            let reaped = waitpid(child.pid, &status, WNOHANG)
+            if reaped == child.pid { return ChildProcess.exitCode(fromWaitStatus: status) }
+            if reaped < 0 { return try await child.exitStatus() }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        killNow()
+        throw ServerDidNotStop(log: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")
     }
 
     /// For `defer` blocks, which cannot await: kills and reaps at once.
@@ -70,6 +81,11 @@ extension ChildProcessError {
     static func exited(log: String) -> any Error {
         ServerDidNotStart(log: log)
     }
+}
+
+public struct ServerDidNotStop: Error, CustomStringConvertible {
+    public var log: String
+    public var description: String { "tidemark serve did not stop after SIGTERM: \(log.suffix(2_000))" }
 }
 
 public struct ServerDidNotStart: Error, CustomStringConvertible {
