@@ -106,7 +106,7 @@ private struct EntryReader {
     mutating func optionalString(_ field: String, maxLength: Int) -> String? {
         guard let value = present(field) else { return nil }
         guard case .string(let text) = value else {
-            fail(field, "must be a string, got \(value.kindName)")
+            fail(field, "must be a string, got \(value.kindDescription)")
             return nil
         }
         if text.isEmpty {
@@ -127,7 +127,7 @@ private struct EntryReader {
             return nil
         }
         guard case .integer(let number) = value else {
-            fail(field, "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(value.kindName)")
+            fail(field, "must be a whole number from \(range.lowerBound) to \(range.upperBound), got \(value.kindDescription)")
             return nil
         }
         guard range.contains(number) else {
@@ -141,20 +141,6 @@ private struct EntryReader {
     mutating func refuseOthers() {
         for name in fields.keys.sorted() where !ReorderPointValidator.fields.contains(name) {
             fail(name, "is not a field of a reorder point; the fields are \(ReorderPointValidator.fields.joined(separator: ", "))")
-        }
-    }
-}
-
-extension WireValue {
-    /// How a value's kind is named in messages.
-    var kindName: String {
-        switch self {
-        case .string: "a string"
-        case .integer: "an integer"
-        case .otherNumber: "a number that is not a whole number within 64 bits"
-        case .bool: "a boolean"
-        case .null: "null"
-        case .composite: "an object or array"
         }
     }
 }

@@ -12,7 +12,8 @@ public enum WireValue: Sendable, Hashable {
     /// An object or an array.
     case composite
 
-    var kindDescription: String {
+    /// How the value's kind is named in messages ("a string", "null", ...).
+    public var kindDescription: String {
         switch self {
         case .string: "a string"
         case .integer: "an integer"

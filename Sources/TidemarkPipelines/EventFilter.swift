@@ -61,14 +61,4 @@ struct EventMask: Sendable {
     func matches(_ numbers: EventNumbers) -> Bool {
         types & numbers.typeBit != 0 && (numbers.kindBit == 0 || kinds == 0 || kinds & numbers.kindBit != 0)
     }
-
-    @inline(__always)
-    func matches(_ event: Event) -> Bool {
-        switch event.payload {
-        case .sale: types & 1 != 0
-        case .return: types & 2 != 0
-        case .price: types & 8 != 0
-        case .stock(let kind, _): types & 4 != 0 && (kinds == 0 || kinds & Self.bit(kind) != 0)
-        }
-    }
 }

@@ -10,6 +10,8 @@ struct FieldProgram: Sendable {
     private static let subtract: UInt8 = 18
     private static let multiply: UInt8 = 19
     private static let firstLiteral: UInt8 = 32
+    /// Held once: `allCases` builds its array on every access.
+    private static let fields = EventField.allCases
 
     private var steps: InlineArray<8, UInt8>
     private var literals: InlineArray<2, Int64>
@@ -26,7 +28,7 @@ struct FieldProgram: Sendable {
 
     private mutating func append(_ expression: FieldExpression) -> Bool {
         switch expression {
-        case .field(let field): return push(UInt8(EventField.allCases.firstIndex(of: field)!))
+        case .field(let field): return push(UInt8(Self.fields.firstIndex(of: field)!))
         case .literal(let value):
             guard Int(literalCount) < literals.count else { return false }
             literals[Int(literalCount)] = value
@@ -69,7 +71,7 @@ struct FieldProgram: Sendable {
                 stack[top] = literals[Int(step - Self.firstLiteral)]
                 top += 1
             default:
-                stack[top] = numbers.value(of: EventField.allCases[Int(step)])
+                stack[top] = numbers.value(of: Self.fields[Int(step)])
                 top += 1
             }
         }
