@@ -120,6 +120,7 @@ let package = Package(
                 "TidemarkBatch",
                 "TidemarkEvents",
                 "TidemarkPipelines",
+                "TidemarkRawLog",
                 "TidemarkSpeed",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -160,6 +161,7 @@ let package = Package(
             name: "TidemarkAuth",
             dependencies: [
                 "TidemarkAPI",
+                "TidemarkRawLog",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -177,6 +179,7 @@ let package = Package(
                 "TidemarkAuth",
                 "TidemarkEvents",
                 "TidemarkPipelines",
+                "TidemarkRawLog",
                 "TidemarkServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -295,7 +298,7 @@ let package = Package(
         .testTarget(
             name: "TidemarkIngestTests",
             dependencies: [
-                "TidemarkIngest", "TidemarkEvents", "TidemarkTestSupport",
+                "TidemarkIngest", "TidemarkEvents", "TidemarkRawLog", "TidemarkTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -31,7 +31,7 @@ public struct AlertStore: Sendable {
         throughSeq seq: Int64, webhookURLs: [String],
         conditions: @Sendable @escaping (ReorderPointTable) -> [AlertKey: AlertFigures]
     ) async throws -> Applied? {
-        try await client.withTransaction(logger: logger) { connection -> Applied? in
+        try await client.boundedTransaction(logger: logger) { connection -> Applied? in
             let locked = try await connection.query(
                 "SELECT pg_try_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.alertEvaluation.rawValue))", logger: logger
             ).decode(Bool.self).reduce(false) { $0 || $1 }
@@ -97,7 +97,7 @@ public struct AlertStore: Sendable {
 
     /// The stores with reorder points, and whether any episode is firing, in one round trip.
     public func watched() async throws -> (storeIDs: Set<String>, anyFiring: Bool) {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             SELECT coalesce((SELECT array_agg(DISTINCT store_id) FROM tidemark_reorder_points), '{}'::text[]),
                 EXISTS (SELECT 1 FROM tidemark_alerts WHERE state = 'firing')
@@ -119,7 +119,7 @@ public struct AlertStore: Sendable {
 
     /// Newest first.
     public func list(_ filter: Filter) async throws -> [Alert] {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             SELECT \(unescaped: Self.columns) FROM tidemark_alerts
             WHERE (\(filter.state?.rawValue)::text IS NULL OR state = \(filter.state?.rawValue)::text)
@@ -154,12 +154,12 @@ public struct AlertStore: Sendable {
     /// Firing alerts by kind (every kind, zeros included) and notifications not yet settled, for `/metrics`.
     public func gauges() async throws -> (firing: [AlertKind: Int], pendingDeliveries: Int) {
         var firing = Dictionary(uniqueKeysWithValues: AlertKind.allCases.map { ($0, 0) })
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             "SELECT kind, count(*)::bigint FROM tidemark_alerts WHERE state = 'firing' GROUP BY kind", logger: logger)
         for try await (kind, count) in rows.decode((String, Int64).self) {
             if let kind = AlertKind(rawValue: kind) { firing[kind] = Int(count) }
         }
-        let pending = try await client.query(
+        let pending = try await client.boundedQuery(
             "SELECT count(*)::bigint FROM tidemark_webhook_deliveries WHERE delivered_at IS NULL AND failed_at IS NULL", logger: logger
         ).decode(Int64.self).reduce(0) { $0 + $1 }
         return (firing, Int(pending))

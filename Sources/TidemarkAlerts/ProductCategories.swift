@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import Synchronization
+import TidemarkRawLog
 
 /// Each product's category, as its latest sale (highest `seq`) with a category names it: a
 /// category's reorder point applies to the products it holds.
@@ -30,19 +31,19 @@ public final class ProductCategories: Sendable {
         let (through, loaded) = state.withLock { ($0.through, $0.loaded) }
         // Read first: seq follows commit order, so every event up to it is visible from now on,
         // and the scans below cover (through, upTo] exactly, however few of them are sales.
-        let upTo = try await client.query("SELECT coalesce(max(seq), 0)::bigint FROM events", logger: logger)
+        let upTo = try await client.boundedQuery("SELECT coalesce(max(seq), 0)::bigint FROM events", logger: logger)
             .decode(Int64.self).reduce(0) { max($0, $1) }
         var found: [(productID: String, category: String, seq: Int64)] = []
         if !loaded {
             // The latest category of every product in one pass.
-            let rows = try await client.query(
+            let rows = try await client.boundedQuery(
                 """
                 SELECT DISTINCT ON (product_id) product_id, category, seq FROM events
                 WHERE seq <= \(upTo) AND type = 'sale' AND category IS NOT NULL ORDER BY product_id, seq DESC
                 """, logger: logger)
             for try await row in rows.decode((String, String, Int64).self) { found.append(row) }
         } else if upTo > through {
-            let rows = try await client.query(
+            let rows = try await client.boundedQuery(
                 """
                 SELECT product_id, category, seq FROM events
                 WHERE seq > \(through) AND seq <= \(upTo) AND type = 'sale' AND category IS NOT NULL

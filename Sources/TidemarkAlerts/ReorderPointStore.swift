@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import TidemarkEvents
+import TidemarkRawLog
 
 /// A reorder point as stored, with when it was last set.
 public struct StoredReorderPoint: Sendable, Hashable {
@@ -23,7 +24,7 @@ public struct ReorderPointStore: Sendable {
     public func upsert(_ points: [ReorderPoint]) async throws {
         let products = points.filter { $0.productID != nil }
         let categories = points.filter { $0.category != nil }
-        try await client.withTransaction(logger: logger) { connection in
+        try await client.boundedTransaction(logger: logger) { connection in
             if !products.isEmpty {
                 try await connection.query(
                     """

@@ -1,6 +1,7 @@
 import Logging
 import PostgresNIO
 import TidemarkEvents
+import TidemarkRawLog
 
 /// One notification claimed for an attempt.
 public struct ClaimedDelivery: Sendable {
@@ -35,7 +36,7 @@ public struct WebhookDeliveryStore: Sendable {
     /// episode's `fired` is settled for the same URL, so receivers see them in order.
     public func claim(limit: Int, lease: Duration) async throws -> [ClaimedDelivery] {
         let leaseMicros = lease.components.seconds * 1_000_000 + lease.components.attoseconds / 1_000_000_000_000
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             WITH due AS (
                 SELECT d.id FROM tidemark_webhook_deliveries d
@@ -59,7 +60,7 @@ public struct WebhookDeliveryStore: Sendable {
         for try await row in rows.decode((Int64, Int64, String, String, Int64).self) { rowsClaimed.append(row) }
         guard !rowsClaimed.isEmpty else { return [] }
         // The alerts as they are now: a `resolved` carries the resolution time.
-        let alertRows = try await client.query(
+        let alertRows = try await client.boundedQuery(
             "SELECT \(unescaped: AlertStore.columns) FROM tidemark_alerts WHERE id = ANY(\(rowsClaimed.map(\.alertID)))", logger: logger)
         var alerts: [Int64: Alert] = [:]
         for try await row in alertRows {
@@ -75,7 +76,7 @@ public struct WebhookDeliveryStore: Sendable {
     }
 
     public func markDelivered(_ id: Int64) async throws {
-        try await client.query(
+        try await client.boundedQuery(
             "UPDATE tidemark_webhook_deliveries SET delivered_at = now(), last_error = NULL WHERE id = \(id) AND delivered_at IS NULL",
             logger: logger)
     }
@@ -83,7 +84,7 @@ public struct WebhookDeliveryStore: Sendable {
     /// Records a failed attempt: retried after `retryAfter`, or given up when `giveUp`.
     public func markFailed(_ id: Int64, error: String, retryAfter: Duration, giveUp: Bool) async throws {
         let waitMicros = retryAfter.components.seconds * 1_000_000 + retryAfter.components.attoseconds / 1_000_000_000_000
-        try await client.query(
+        try await client.boundedQuery(
             """
             UPDATE tidemark_webhook_deliveries
             SET last_error = \(String(error.prefix(1_000))), next_attempt_at = now() + \(waitMicros) * interval '1 microsecond',

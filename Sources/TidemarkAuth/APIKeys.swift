@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import PostgresNIO
+import TidemarkRawLog
 
 /// What a key may do.
 public enum APIScope: String, Sendable, CaseIterable, Codable {
@@ -56,7 +57,7 @@ public struct APIKeyStore: Sendable {
         let key = "tmk_" + Self.randomSecret()
         let prefix = String(key.prefix(12))
         let scopeNames = scopes.map(\.rawValue).sorted()
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             INSERT INTO tidemark_api_keys (name, prefix, key_sha256, scopes) VALUES (\(name), \(prefix), \(ByteBuffer(bytes: Self.digest(key))), \(scopeNames))
             RETURNING id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
@@ -68,7 +69,7 @@ public struct APIKeyStore: Sendable {
     }
 
     public func list() async throws -> [APIKeyRecord] {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             SELECT id, name, prefix, scopes, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                 to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
@@ -84,7 +85,7 @@ public struct APIKeyStore: Sendable {
     /// Revokes the key with this id or prefix; false when none matched.
     public func revoke(_ idOrPrefix: String) async throws -> Bool {
         let id = Int64(idOrPrefix) ?? -1
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             UPDATE tidemark_api_keys SET revoked_at = now()
             WHERE revoked_at IS NULL AND (id = \(id) OR prefix = \(idOrPrefix)) RETURNING id
@@ -96,7 +97,7 @@ public struct APIKeyStore: Sendable {
 
     /// The scopes of a valid, unrevoked key; nil for an unknown or revoked one.
     public func scopes(of key: String) async throws -> Set<APIScope>? {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             "SELECT scopes FROM tidemark_api_keys WHERE key_sha256 = \(ByteBuffer(bytes: Self.digest(key))) AND revoked_at IS NULL",
             logger: logger)
         for try await scopes in rows.decode([String].self) {
@@ -111,8 +112,8 @@ extension APIKeyStore {
     /// or has neither `query` nor `admin`. Expired sessions are swept at the same time.
     public func openSession(key: String, lifetimeSeconds: Int) async throws -> (token: String, expiresAt: String)? {
         let token = "tms_" + Self.randomSecret()
-        try await client.query("DELETE FROM tidemark_sessions WHERE expires_at < now()", logger: logger)
-        let rows = try await client.query(
+        try await client.boundedQuery("DELETE FROM tidemark_sessions WHERE expires_at < now()", logger: logger)
+        let rows = try await client.boundedQuery(
             """
             INSERT INTO tidemark_sessions (token_sha256, key_id, expires_at)
             SELECT \(ByteBuffer(bytes: Self.digest(token))), id, now() + make_interval(secs => \(lifetimeSeconds))
@@ -126,7 +127,7 @@ extension APIKeyStore {
 
     /// Whether the session is open, unexpired, and its key not revoked.
     public func isSessionValid(token: String) async throws -> Bool {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             SELECT 1 FROM tidemark_sessions s JOIN tidemark_api_keys k ON k.id = s.key_id
             WHERE s.token_sha256 = \(ByteBuffer(bytes: Self.digest(token))) AND s.expires_at > now() AND k.revoked_at IS NULL
@@ -136,7 +137,7 @@ extension APIKeyStore {
     }
 
     public func closeSession(token: String) async throws {
-        try await client.query("DELETE FROM tidemark_sessions WHERE token_sha256 = \(ByteBuffer(bytes: Self.digest(token)))", logger: logger)
+        try await client.boundedQuery("DELETE FROM tidemark_sessions WHERE token_sha256 = \(ByteBuffer(bytes: Self.digest(token)))", logger: logger)
     }
 }
 

@@ -1,5 +1,6 @@
 import Logging
 import PostgresNIO
+import TidemarkRawLog
 
 /// One recorded batch run, as `tidemark batch status` shows it.
 public struct BatchRunRecord: Sendable, Encodable {
@@ -15,7 +16,7 @@ public struct BatchRunRecord: Sendable, Encodable {
 
     /// The latest runs, newest first.
     public static func latest(client: PostgresClient, limit: Int, logger: Logger) async throws -> [BatchRunRecord] {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             SELECT id, mode, status, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
                 to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), previous_watermark, watermark,
@@ -53,7 +54,7 @@ public struct PublishedBatch: Sendable, Hashable {
 
     public static func all(client: PostgresClient, logger: Logger) async throws -> [String: PublishedBatch] {
         var result: [String: PublishedBatch] = [:]
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             "SELECT view, generation, watermark, fingerprint, tidemark_micros(published_at) FROM tidemark_batch_views", logger: logger)
         for try await (view, generation, watermark, fingerprint, published) in rows.decode((String, Int64, Int64, String, Int64).self) {
             result[view] = PublishedBatch(

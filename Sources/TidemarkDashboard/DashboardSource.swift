@@ -3,6 +3,7 @@ import PostgresNIO
 import TidemarkBatch
 import TidemarkEvents
 import TidemarkPipelines
+import TidemarkRawLog
 import TidemarkServing
 
 /// Reads a `DashboardSnapshot` from merged views, the same answers the API gives: the
@@ -169,7 +170,7 @@ public struct DashboardSource: Sendable {
 
     /// Seconds since the newest event was received (the raw log's last row), or nil for an empty log.
     private func newestEventAge() async throws -> Int64? {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             "SELECT (extract(epoch FROM clock_timestamp() - received_at))::bigint FROM events ORDER BY seq DESC LIMIT 1", logger: logger)
         for try await age in rows.decode(Int64.self) { return max(0, age) }
         return nil

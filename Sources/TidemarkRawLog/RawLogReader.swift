@@ -39,7 +39,7 @@ public struct RawLogReader: Sendable {
 
     /// Events with `seq` in `(after, upTo]` (no upper bound when nil), oldest first, at most `limit`.
     public func events(after: Int64, upTo: Int64? = nil, limit: Int) async throws -> [LoggedEvent] {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             SELECT \(unescaped: Self.columns)
             FROM events WHERE seq > \(after) AND seq <= \(upTo ?? Int64.max) ORDER BY seq LIMIT \(limit)
@@ -56,7 +56,7 @@ public struct RawLogReader: Sendable {
     /// oldest first, at most `limit`. Walks the primary key: `occurred_at` has no index, which
     /// would slow every insert, so callers bound the `seq` range (see `firstSeq(receivedAtOrAfter:upTo:)`).
     public func events(after: Int64, upTo: Int64, occurredAtOrAfter since: Int64, limit: Int) async throws -> [LoggedEvent] {
-        let rows = try await client.query(
+        let rows = try await client.boundedQuery(
             """
             SELECT \(unescaped: Self.columns)
             FROM events WHERE seq > \(after) AND seq <= \(upTo) AND occurred_at >= tidemark_ts(\(since)) ORDER BY seq LIMIT \(limit)
@@ -79,7 +79,7 @@ public struct RawLogReader: Sendable {
         var (low, high): (Int64, Int64) = (0, upTo + 1)
         while high - low > 1 {
             let middle = low + (high - low) / 2
-            let rows = try await client.query(
+            let rows = try await client.boundedQuery(
                 """
                 SELECT tidemark_micros(received_at) FROM events WHERE seq >= \(middle) AND seq <= \(upTo) ORDER BY seq LIMIT 1
                 """, logger: logger)

@@ -39,7 +39,12 @@ struct MigratedService: Service {
             }
         }
         try await withThrowingDiscardingTaskGroup { group in
-            for service in wrapped { group.addTask { try await service.run() } }
+            for service in wrapped {
+                group.addTask { [logger] in
+                    defer { logger.debug("service stopped", metadata: ["service": "\(type(of: service))"]) }
+                    try await service.run()
+                }
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ import TidemarkAlerts
 import TidemarkBatch
 import TidemarkEvents
 import TidemarkIngest
+import TidemarkRawLog
 import TidemarkSpeed
 
 /// The server's metrics: one Prometheus registry per server (passed in, not the global
@@ -85,7 +86,7 @@ public struct ServerMetrics: Sendable {
     /// Batch runs happen in another process (cron); their record is in PostgreSQL.
     private func scrapeBatchRuns(client: PostgresClient, logger: Logger) async {
         do {
-            let rows = try await client.query(
+            let rows = try await client.boundedQuery(
                 """
                 SELECT status, count(*)::bigint,
                     coalesce(max(extract(epoch FROM finished_at - started_at)) FILTER (WHERE id = (SELECT max(id) FROM tidemark_batch_runs WHERE status = 'succeeded')), 0)::float8

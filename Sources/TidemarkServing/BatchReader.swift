@@ -2,6 +2,7 @@ import Logging
 import PostgresNIO
 import TidemarkBatch
 import TidemarkPipelines
+import TidemarkRawLog
 
 /// Reads the batch part of answers from the published tables.
 ///
@@ -40,7 +41,7 @@ public final class BatchReader: Sendable {
         var rows: [RowKey: [MeasureState]] = [:]
         var watermark: Int64?
         do {
-            for try await row in try await client.query(PostgresQuery(unsafeSQL: statement.sql, binds: statement.binds), logger: logger) {
+            for try await row in try await client.boundedQuery(PostgresQuery(unsafeSQL: statement.sql, binds: statement.binds), logger: logger) {
                 watermark = try row.makeRandomAccess()[0].decode(Int64.self)
                 if let (rowKey, states) = try table.decodeRow(row, query: query) {
                     RollUp.combine(states, into: &rows, at: rowKey)
@@ -63,7 +64,7 @@ public final class BatchReader: Sendable {
         var totals = [Int64](repeating: 0, count: keys.count)
         var seen = 0
         do {
-            for try await (watermark, ordinal, total) in try await client.query(
+            for try await (watermark, ordinal, total) in try await client.boundedQuery(
                 PostgresQuery(unsafeSQL: statement.sql, binds: statement.binds), logger: logger
             ).decode((Int64, Int64, Int64).self) {
                 guard watermark == batch.watermark else { return nil }

@@ -72,12 +72,27 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Graceful shutdown answers every in-flight request first (the HTTP server stops
         // before the services it calls, and a write gives up after 10 s). Past 30 s it is
-        // escalated to cancellation, which closes the pool's connections: a background
-        // service waiting on a connection PostgreSQL never answers once held a SIGTERMed
-        // server up for good (seen once, after an outage, in the fault test).
+        // escalated to cancellation, which closes the pool's connections; past 45 s the
+        // process exits anyway (see `exitIfStillRunning`).
         var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(30)
+        let backstop = Task { await Self.exitIfStillRunning(after: .seconds(45), logger: logger) }
+        defer { backstop.cancel() }
         try await ServiceGroup(configuration: group).run()
+    }
+
+    /// The last resort of a shutdown: a task that neither finishes nor heeds cancellation (a
+    /// PostgreSQL answer that never comes, see `boundedQuery`) would keep the process up until
+    /// systemd kills it. Exiting loses nothing: events are acknowledged only once committed,
+    /// and a request left unanswered is retried by its client with the same ids. The status
+    /// says that the shutdown was not clean.
+    private static func exitIfStillRunning(after limit: Duration, logger: Logger) async {
+        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+            try? await Task.sleep(for: limit)
+            if Task.isCancelled { return }
+            logger.critical("shutdown did not finish; exiting without waiting for the rest", metadata: ["signal": "\(signal)", "after": "\(limit)"])
+            Foundation.exit(1)
+        }
     }
 
     /// Each setting from its flag, else the environment, else the file, else the default,

@@ -137,7 +137,8 @@ import TidemarkTestSupport
             try? FileManager.default.removeItem(atPath: directory)
         }
         let url = try cluster.start()
-        let server = try await ServerProcess.start(databaseURL: url)
+        // At debug level the log's tail names the service a slow shutdown waits for.
+        let server = try await ServerProcess.start(databaseURL: url, logLevel: "debug")
         var stopped = false
         defer { if !stopped { server.killNow() } }  // a failed expectation must not leave it running
         let http = HTTPTestClient(baseURL: server.baseURL)

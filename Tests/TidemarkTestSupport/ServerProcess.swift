@@ -18,11 +18,17 @@ public struct ServerProcess: Sendable {
         ProcessInfo.processInfo.environment["TIDEMARK_BINARY"] ?? FileManager.default.currentDirectoryPath + "/.build/debug/tidemark"
     }
 
+    /// `TIDEMARK_TEST_SERVER_LOG_LEVEL` (default `warning`): `debug` shows, among others, which
+    /// service a shutdown is waiting for.
+    public static var logLevel: String {
+        ProcessInfo.processInfo.environment["TIDEMARK_TEST_SERVER_LOG_LEVEL"] ?? "warning"
+    }
+
     /// Starts the server on a free port and waits until it listens.
-    public static func start(databaseURL: String, extraArguments: [String] = []) async throws -> ServerProcess {
+    public static func start(databaseURL: String, logLevel: String = logLevel, extraArguments: [String] = []) async throws -> ServerProcess {
         try await start(
             arguments: [
-                "--database-url", databaseURL, "--port", "0", "--log-level", "warning", "--pipelines", ShippedPipelines.directory, "--no-auth",
+                "--database-url", databaseURL, "--port", "0", "--log-level", logLevel, "--pipelines", ShippedPipelines.directory, "--no-auth",
             ] + extraArguments)
     }
 
@@ -85,7 +91,12 @@ extension ChildProcessError {
 
 public struct ServerDidNotStop: Error, CustomStringConvertible {
     public var log: String
-    public var description: String { "tidemark serve did not stop after SIGTERM: \(log.suffix(2_000))" }
+    public var description: String {
+        // Which services stopped and which did not (logged at debug level), then the end.
+        let shutdown = log.split(separator: "\n").filter { $0.contains("[ServiceLifecycle]") || $0.contains("service stopped") }
+        return
+            "tidemark serve did not stop after SIGTERM; shutdown steps:\n\(shutdown.suffix(30).joined(separator: "\n"))\nlog end: \(log.suffix(1_500))"
+    }
 }
 
 public struct ServerDidNotStart: Error, CustomStringConvertible {
