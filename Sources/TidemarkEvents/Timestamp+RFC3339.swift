@@ -20,8 +20,20 @@ extension Timestamp {
     }
 
     /// Formats as `YYYY-MM-DDTHH:MM:SS[.fraction]Z`: the fraction only when non-zero, without
-    /// trailing zeros. Written digit by digit into one buffer: this runs for every stored event.
+    /// trailing zeros.
     public var rfc3339: String {
+        String(unsafeUninitializedCapacity: Self.rfc3339MaximumLength) { buffer in
+            writeRFC3339(into: UnsafeMutableRawBufferPointer(buffer))
+        }
+    }
+
+    /// Bytes of the longest `rfc3339` (microseconds given).
+    public static let rfc3339MaximumLength = 27
+
+    /// Writes `rfc3339` to the start of `buffer` (at least `rfc3339MaximumLength` bytes) and
+    /// returns its length. Digit by digit, with no String in between: this runs for every
+    /// stored event.
+    public func writeRFC3339(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let (days, microsOfDay) = microsecondsSinceEpoch.floorDividedBy(86_400_000_000)
         let (year, month, day) = CivilCalendar.civil(fromDays: days)
         let seconds = microsOfDay / 1_000_000
@@ -31,39 +43,37 @@ extension Timestamp {
             fraction /= 10
             fractionDigits -= 1
         }
-        let length = 20 + (fraction == 0 ? 0 : fractionDigits + 1)
-        return String(unsafeUninitializedCapacity: length) { buffer in
-            var index = 0
-            func put(_ value: Int64, _ width: Int) {
-                var value = value
-                for offset in stride(from: width - 1, through: 0, by: -1) {
-                    buffer[index + offset] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-                index += width
+        precondition(buffer.count >= Self.rfc3339MaximumLength)
+        var index = 0
+        func put(_ value: Int64, _ width: Int) {
+            var value = value
+            for offset in stride(from: width - 1, through: 0, by: -1) {
+                buffer[index + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
             }
-            func put(_ character: Unicode.Scalar) {
-                buffer[index] = UInt8(ascii: character)
-                index += 1
-            }
-            put(min(max(year, 0), 9999), 4)
-            put("-")
-            put(month, 2)
-            put("-")
-            put(day, 2)
-            put("T")
-            put(seconds / 3600, 2)
-            put(":")
-            put(seconds / 60 % 60, 2)
-            put(":")
-            put(seconds % 60, 2)
-            if fraction != 0 {
-                put(".")
-                put(fraction, fractionDigits)
-            }
-            put("Z")
-            return index
+            index += width
         }
+        func put(_ character: Unicode.Scalar) {
+            buffer[index] = UInt8(ascii: character)
+            index += 1
+        }
+        put(min(max(year, 0), 9999), 4)
+        put("-")
+        put(month, 2)
+        put("-")
+        put(day, 2)
+        put("T")
+        put(seconds / 3600, 2)
+        put(":")
+        put(seconds / 60 % 60, 2)
+        put(":")
+        put(seconds % 60, 2)
+        if fraction != 0 {
+            put(".")
+            put(fraction, fractionDigits)
+        }
+        put("Z")
+        return index
     }
 
     /// 0001-01-01T00:00:00Z.

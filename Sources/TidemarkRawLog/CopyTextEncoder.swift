@@ -14,7 +14,9 @@ enum CopyTextEncoder {
         tab(&buffer)
         buffer.writeString(event.type.rawValue)
         tab(&buffer)
-        buffer.writeString(event.occurredAt.rfc3339)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Timestamp.rfc3339MaximumLength) {
+            event.occurredAt.writeRFC3339(into: $0)
+        }
         tab(&buffer)
         writeText(event.storeID, into: &buffer)
         tab(&buffer)
@@ -44,9 +46,35 @@ enum CopyTextEncoder {
     }
 
     private static func writeNumbers(_ a: Int64?, _ b: Int64?, _ c: Int64?, into buffer: inout ByteBuffer) {
-        for number in [a, b, c] {
-            tab(&buffer)
-            if let number { buffer.writeString(String(number)) } else { buffer.writeStaticString("\\N") }
+        writeNumber(a, into: &buffer)
+        writeNumber(b, into: &buffer)
+        writeNumber(c, into: &buffer)
+    }
+
+    /// A tab, then the number's decimal digits (or `\N`), with no String in between.
+    private static func writeNumber(_ number: Int64?, into buffer: inout ByteBuffer) {
+        tab(&buffer)
+        guard let number else {
+            buffer.writeStaticString("\\N")
+            return
+        }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 20) { bytes in
+            var digits = 1
+            var rest = number.magnitude
+            while rest >= 10 {
+                rest /= 10
+                digits += 1
+            }
+            let length = digits + (number < 0 ? 1 : 0)
+            var magnitude = number.magnitude
+            var index = length
+            repeat {
+                index -= 1
+                bytes[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude != 0
+            if number < 0 { bytes[0] = UInt8(ascii: "-") }
+            return length
         }
     }
 
