@@ -32,7 +32,8 @@ extension PostgresClient {
 
     /// `withTransaction`, failing with `TimeoutError` after `limit` (see `boundedQuery`). The
     /// transaction goes on by itself if PostgreSQL is merely slow, so callers must be ready
-    /// for it to commit after all; each one here re-reads its state before acting again.
+    /// for it to commit after all: the alert evaluation re-reads its state under a lock, and
+    /// a reorder-point upsert repeated by its client sets the same values.
     public func boundedTransaction<Result: Sendable>(
         logger: Logger, within limit: Duration = DatabaseDeadline.transaction,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
