@@ -6,6 +6,8 @@
 #
 # Usage: bash scripts/bench-ingest.sh
 # Env:   BENCH_DURATION  seconds per wrk / pgbench run (default 20; change only for smoke tests)
+#        BENCH_BREAKDOWN=1  also time run A's path in parts on one server: GET /healthz, an event
+#                           validation refuses (400), and a repeated id (a commit storing nothing)
 #        KEEP_DATABASES=1  keep the bench_* databases instead of dropping them at the end
 #
 # Writes bench-results/ingest-<timestamp>.md (and logs in bench-results/ingest-<timestamp>.logs/).
@@ -17,6 +19,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 invocation="bash scripts/bench-ingest.sh${*:+ $*}"
 [ -n "${BENCH_DURATION:-}" ] && invocation="BENCH_DURATION=$BENCH_DURATION $invocation"
 [ -n "${KEEP_DATABASES:-}" ] && invocation="KEEP_DATABASES=$KEEP_DATABASES $invocation"
+[ -n "${BENCH_BREAKDOWN:-}" ] && invocation="BENCH_BREAKDOWN=$BENCH_BREAKDOWN $invocation"
 
 DURATION=${BENCH_DURATION:-20}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -231,6 +234,47 @@ stop_server
 a_commits=$(commit_stats "$url_a" A)
 echo "$a_commits" >&2
 
+# ---------------------------------------------------------------- optional: run A's path in parts
+# Requests/s of the same 64 connections on one server, each part stopping earlier on the path
+# than run A: where A's time goes (HTTP alone, then decoding and validation, then the group
+# commit's round trip to PostgreSQL; A adds the stored rows and the speed layer reading them).
+breakdown_table=""
+if [ "${BENCH_BREAKDOWN:-0}" = 1 ]; then
+    log "breakdown of run A: 64 connections, ${DURATION}s per part"
+    create_db "bench_${DB_SUFFIX}_parts"
+    url_parts=$new_db_url
+    start_server "$url_parts" "$LOG_DIR/server-parts.log"
+    part_rate() { # LABEL PATH [LUA] -> requests/s
+        local label=$1 path=$2 lua=${3:-}
+        local cmd=(wrk -t 2 -c 64 -d "${DURATION}s" --timeout 10s --latency)
+        [ -n "$lua" ] && cmd+=(-s "$LUA_DIR/$lua")
+        cmd+=("http://127.0.0.1:$server_port$path")
+        [ -n "$lua" ] && cmd+=(-- "$OCCURRED_AT")
+        wrk_commands+=("${cmd[*]}")
+        timeout $((DURATION + 60)) "${cmd[@]}" >"$LOG_DIR/wrk-part-$label.txt" 2>&1 || die "breakdown $label: wrk failed"
+        sed -n 's/^Requests\/sec: *\([0-9.]*\)/\1/p' "$LOG_DIR/wrk-part-$label.txt" | awk '{ printf "%.0f", $1 }'
+    }
+    part_healthz=$(part_rate healthz /healthz)
+    part_invalid=$(part_rate invalid /v1/events invalid-event.lua)
+    grep -q "Non-2xx" "$LOG_DIR/wrk-part-invalid.txt" || die "breakdown: the invalid event was not refused"
+    part_duplicate=$(part_rate duplicate /v1/events duplicate-event.lua)
+    ! grep -q "Non-2xx" "$LOG_DIR/wrk-part-duplicate.txt" || die "breakdown: the repeated event was refused"
+    stop_server
+    parts_stored=$(q "$url_parts" "SELECT count(*) FROM events")
+    [ "$parts_stored" -eq 1 ] || die "breakdown: $parts_stored rows stored, expected the one repeated event"
+    breakdown_table=$(
+        cat <<EOF
+
+| run A's path, 64 connections, one server | requests/s |
+|---|---:|
+| GET /healthz | $part_healthz |
+| POST one event that validation refuses (400) | $part_invalid |
+| POST one event already stored (group commit, nothing written) | $part_duplicate |
+| run A: POST one new event (its own server, above) | $a_eps |
+EOF
+    )
+fi
+
 # ---------------------------------------------------------------- run B: 1,000 events per request
 log "run B: 1,000 NDJSON events per request, 16 connections, 2 threads, ${DURATION}s"
 create_db "bench_${DB_SUFFIX}_b"
@@ -303,6 +347,7 @@ EOF
     echo "# Ingest benchmark, $STAMP"
     echo
     echo "$table"
+    echo "$breakdown_table"
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- nproc: $(nproc)"
@@ -310,8 +355,7 @@ EOF
     echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ' (Sources modified)')"
     echo "- command: \`$invocation\`"
     echo "- run length: ${DURATION}s per wrk/pgbench run; COPY of $copy_rows rows took ${copy_seconds}s"
-    echo "- wrk: \`${wrk_commands[0]}\`"
-    echo "- wrk: \`${wrk_commands[1]}\`"
+    for command in "${wrk_commands[@]}"; do echo "- wrk: \`$command\`"; done
     echo "- pgbench: \`${pgbench_cmd[*]} <database URL>\`"
     echo "- $a_commits"
     echo "- $b_commits"
@@ -320,3 +364,4 @@ EOF
 
 log "results (also in $RESULT_FILE)"
 echo "$table"
+[ -z "$breakdown_table" ] || echo "$breakdown_table"
