@@ -244,20 +244,20 @@ if [ "${BENCH_BREAKDOWN:-0}" = 1 ]; then
     create_db "bench_${DB_SUFFIX}_parts"
     url_parts=$new_db_url
     start_server "$url_parts" "$LOG_DIR/server-parts.log"
-    part_rate() { # LABEL PATH [LUA] -> requests/s
-        local label=$1 path=$2 lua=${3:-}
+    part_rate() { # LABEL PATH [QUANTITY of the event same-event.lua posts] -> requests/s
+        local label=$1 path=$2 quantity=${3:-}
         local cmd=(wrk -t 2 -c 64 -d "${DURATION}s" --timeout 10s --latency)
-        [ -n "$lua" ] && cmd+=(-s "$LUA_DIR/$lua")
+        [ -n "$quantity" ] && cmd+=(-s "$LUA_DIR/same-event.lua")
         cmd+=("http://127.0.0.1:$server_port$path")
-        [ -n "$lua" ] && cmd+=(-- "$OCCURRED_AT")
+        [ -n "$quantity" ] && cmd+=(-- "$OCCURRED_AT" "$quantity")
         wrk_commands+=("${cmd[*]}")
         timeout $((DURATION + 60)) "${cmd[@]}" >"$LOG_DIR/wrk-part-$label.txt" 2>&1 || die "breakdown $label: wrk failed"
         sed -n 's/^Requests\/sec: *\([0-9.]*\)/\1/p' "$LOG_DIR/wrk-part-$label.txt" | awk '{ printf "%.0f", $1 }'
     }
     part_healthz=$(part_rate healthz /healthz)
-    part_invalid=$(part_rate invalid /v1/events invalid-event.lua)
+    part_invalid=$(part_rate invalid /v1/events 0)
     grep -q "Non-2xx" "$LOG_DIR/wrk-part-invalid.txt" || die "breakdown: the invalid event was not refused"
-    part_duplicate=$(part_rate duplicate /v1/events duplicate-event.lua)
+    part_duplicate=$(part_rate duplicate /v1/events 1)
     ! grep -q "Non-2xx" "$LOG_DIR/wrk-part-duplicate.txt" || die "breakdown: the repeated event was refused"
     stop_server
     parts_stored=$(q "$url_parts" "SELECT count(*) FROM events")

@@ -28,7 +28,6 @@ public struct GroupCommitConfiguration: Sendable {
     public var linger: Duration = .zero
     /// A write that takes longer is abandoned and its requests refused with `503`.
     public var writeTimeout: Duration = .seconds(10)
-
     /// How often an unreachable database is probed.
     public var probeInterval: Duration = .milliseconds(500)
 
