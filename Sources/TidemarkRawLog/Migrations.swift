@@ -68,19 +68,7 @@ public enum Migrations {
                     PERFORM pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue));
                     RETURN QUERY
                     WITH inserted AS (
-                        INSERT INTO events (
-                            id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,
-                            stock_kind, category, customer_id, order_id, channel, currency)
-                        SELECT u.id, u.type, u.occurred_at::timestamptz, u.store_id, u.product_id,
-                            NULLIF(u.quantity, \(Int64.min)), NULLIF(u.unit_price_cents, \(Int64.min)),
-                            NULLIF(u.price_cents, \(Int64.min)), NULLIF(u.stock_kind, ''), NULLIF(u.category, ''),
-                            NULLIF(u.customer_id, ''), NULLIF(u.order_id, ''), NULLIF(u.channel, ''), NULLIF(u.currency, '')
-                        FROM unnest(p_id, p_type, p_occurred_at, p_store_id, p_product_id, p_quantity, p_unit_price_cents,
-                            p_price_cents, p_stock_kind, p_category, p_customer_id, p_order_id, p_channel, p_currency)
-                            AS u(id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,
-                                stock_kind, category, customer_id, order_id, channel, currency)
-                        ON CONFLICT (id) DO NOTHING
-                        RETURNING events.id
+                        \(insertNewEvents)
                     )
                     SELECT inserted.id FROM inserted;
                 END
@@ -259,5 +247,51 @@ public enum Migrations {
                     WHERE delivered_at IS NULL AND failed_at IS NULL
                 """,
             ]),
+        Migration(
+            version: 8, name: "append procedure that commits",
+            statements: [
+                // The append in one round trip with its commit: a procedure may COMMIT
+                // when it is called outside a transaction block, and CALL answers only after
+                // the procedure returned, so its row proves the events durable. The append
+                // lock is held inside PostgreSQL only (lock, insert, flush), never across a
+                // round trip to the server. `tidemark_append` stays for nodes of the previous
+                // version during a rolling upgrade.
+                """
+                CREATE PROCEDURE tidemark_append_committed(
+                    p_id text[], p_type text[], p_occurred_at text[], p_store_id text[], p_product_id text[],
+                    p_quantity bigint[], p_unit_price_cents bigint[], p_price_cents bigint[], p_stock_kind text[],
+                    p_category text[], p_customer_id text[], p_order_id text[], p_channel text[], p_currency text[],
+                    INOUT inserted text[] DEFAULT NULL
+                ) LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue));
+                    WITH appended AS (
+                        \(insertNewEvents)
+                    )
+                    SELECT coalesce(array_agg(appended.id), '{}') INTO inserted FROM appended;
+                    COMMIT;
+                END
+                $$
+                """
+            ]),
     ]
+
+    /// The append itself, shared by `tidemark_append` (migration 2) and
+    /// `tidemark_append_committed` (migration 8): the rows of the argument arrays whose ids are
+    /// new, returning those ids.
+    static let insertNewEvents = """
+        INSERT INTO events (
+            id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,
+            stock_kind, category, customer_id, order_id, channel, currency)
+        SELECT u.id, u.type, u.occurred_at::timestamptz, u.store_id, u.product_id,
+            NULLIF(u.quantity, \(Int64.min)), NULLIF(u.unit_price_cents, \(Int64.min)),
+            NULLIF(u.price_cents, \(Int64.min)), NULLIF(u.stock_kind, ''), NULLIF(u.category, ''),
+            NULLIF(u.customer_id, ''), NULLIF(u.order_id, ''), NULLIF(u.channel, ''), NULLIF(u.currency, '')
+        FROM unnest(p_id, p_type, p_occurred_at, p_store_id, p_product_id, p_quantity, p_unit_price_cents,
+            p_price_cents, p_stock_kind, p_category, p_customer_id, p_order_id, p_channel, p_currency)
+            AS u(id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,
+                stock_kind, category, customer_id, order_id, channel, currency)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING events.id
+        """
 }

@@ -7,8 +7,8 @@ import TidemarkEvents
 /// Appends events to the raw log, each `id` at most once, in one transaction per call.
 public struct RawLogWriter: Sendable {
     let client: PostgresClient
-    /// Batches of at most this many distinct ids go through `tidemark_append` (one round
-    /// trip); larger ones through `COPY`, which costs a few round trips but less per row.
+    /// Batches of at most this many distinct ids go through `tidemark_append_committed` (one
+    /// round trip, commit included); larger ones through `COPY`, which costs a few round trips but less per row.
     public var singleStatementLimit: Int
     /// Asked when a write has waited `connectionWait` for a connection: the pool keeps a lease
     /// request queued while PostgreSQL refuses connections (it goes on retrying), so without
@@ -55,20 +55,16 @@ public struct RawLogWriter: Sendable {
     ) async throws -> [Int] {
         if distinct.count <= singleStatementLimit {
             let columns = AppendColumns(events, positions: distinct)
-            // An explicit transaction: PostgreSQL commits an implicit one only after it has
-            // already sent the statement's result, so only COMMIT's answer proves durability.
-            let inserted = try await connection.withTransaction(logger: logger) { connection -> [String] in
-                let rows = try await connection.query(
-                    """
-                    SELECT tidemark_append(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
-                    \(columns.productID), \(columns.quantity), \(columns.unitPriceCents), \(columns.priceCents), \
-                    \(columns.stockKind), \(columns.category), \(columns.customerID), \(columns.orderID), \
-                    \(columns.channel), \(columns.currency))
-                    """, logger: logger)
-                var ids: [String] = []
-                for try await id in rows.decode(String.self) { ids.append(id) }
-                return ids
-            }
+            // Not in a transaction block: the procedure commits by itself (migration 8).
+            let rows = try await connection.query(
+                """
+                CALL tidemark_append_committed(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
+                \(columns.productID), \(columns.quantity), \(columns.unitPriceCents), \(columns.priceCents), \
+                \(columns.stockKind), \(columns.category), \(columns.customerID), \(columns.orderID), \
+                \(columns.channel), \(columns.currency))
+                """, logger: logger)
+            var inserted: [String] = []
+            for try await ids in rows.decode([String].self) { inserted = ids }
             return inserted.compactMap { firstPosition[EventIDKey(id: $0)] }
         }
 
