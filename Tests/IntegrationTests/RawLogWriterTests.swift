@@ -2,8 +2,9 @@ import Logging
 import PostgresNIO
 import Testing
 import TidemarkEvents
-import TidemarkRawLog
 import TidemarkTestSupport
+
+@testable import TidemarkRawLog
 
 @Suite struct RawLogWriterTests {
     static let mixed: [Event] = [
@@ -91,6 +92,34 @@ import TidemarkTestSupport
             #expect(both == [true, true])
             #expect(again == [false])
             #expect(stored == 2)
+        }
+    }
+
+    /// Large batches skip the lookup of stored ids while none were seen lately: a repeat then
+    /// meets the unique index, the batch is written again with the lookup under the lock, and
+    /// the next batches are looked up first until one holds no stored id.
+    @Test func largeBatchesLookUpStoredIdsOnlyWhileRepeatsAreSeen() async throws {
+        try await TestDatabase.withFreshDatabase { _, client in
+            let writer = RawLogWriter(client: client, singleStatementLimit: 0)
+            let logger = TestServer.quietLogger
+            func batch(_ range: Range<Int>) -> [Event] { range.map { Sample.sale("hint-\($0)") } }
+            #expect(writer.duplicateHint.expectsRepeats, "a new writer looks up first")
+            #expect(try await writer.append(batch(0..<100), logger: logger) == Array(repeating: true, count: 100))
+            #expect(!writer.duplicateHint.expectsRepeats, "a clean batch stops the lookups")
+            #expect(try await writer.append(batch(100..<200), logger: logger) == Array(repeating: true, count: 100))
+
+            // Unchecked, with repeats: the COPY fails and the batch is redone under the lock.
+            let mixed = try await writer.append(batch(150..<250), logger: logger)
+            #expect(mixed == Array(repeating: false, count: 50) + Array(repeating: true, count: 50))
+            #expect(writer.duplicateHint.expectsRepeats)
+            // Checked first, still repeating: the hint stays until a clean batch.
+            #expect(
+                try await writer.append(batch(240..<260), logger: logger) == Array(repeating: false, count: 10) + Array(repeating: true, count: 10))
+            #expect(writer.duplicateHint.expectsRepeats)
+            #expect(try await writer.append(batch(300..<310), logger: logger) == Array(repeating: true, count: 10))
+            #expect(!writer.duplicateHint.expectsRepeats)
+            #expect(try await client.scalar("SELECT count(*)::bigint FROM events") == 270)
+            #expect(try await client.scalar("SELECT count(DISTINCT id)::bigint FROM events") == 270)
         }
     }
 
