@@ -33,7 +33,7 @@ public struct RawLogReader: Sendable {
 
     /// The columns `decode(_:)` reads, in its order, for queries that select events their own way.
     public static let columns = """
-        seq, id, type, tidemark_micros(occurred_at), store_id, product_id, quantity, unit_price_cents, price_cents,
+        seq, id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,
             stock_kind, category, customer_id, order_id, channel, currency
         """
 
@@ -95,6 +95,9 @@ public struct RawLogReader: Sendable {
         return high
     }
 
+    /// 2000-01-01T00:00:00Z, PostgreSQL's epoch, in microseconds since the Unix epoch.
+    static let postgresEpochMicroseconds: Int64 = 946_684_800_000_000
+
     /// One row of `columns`, decoded in a single pass over its cells.
     ///
     /// By hand for the binary `bigint` and `text` cells the raw log has (anything else goes
@@ -115,6 +118,19 @@ public struct RawLogReader: Sendable {
             }
             return try cell.decode(Int64.self)
         }
+        /// Binary `timestamptz` counts microseconds from 2000-01-01 UTC. Not converted in SQL:
+        /// `tidemark_micros` is not inlined (EXTRACT is only STABLE), and calling it for every row
+        /// read back cost 6% of the machine's CPU on 1,000-event bodies.
+        func microseconds() throws -> Int64? {
+            let cell = try next()
+            guard let bytes = cell.bytes else { return nil }
+            if cell.format == .binary, cell.dataType == .timestamptz, let value = bytes.getInteger(at: bytes.readerIndex, as: Int64.self) {
+                let (unix, overflow) = value.addingReportingOverflow(Self.postgresEpochMicroseconds)
+                guard !overflow else { throw CorruptRow(seq: seq, problem: "occurred_at is out of range") }
+                return unix
+            }
+            return try cell.decode(Int64.self)
+        }
         func text() throws -> String? {
             let cell = try next()
             guard let bytes = cell.bytes else { return nil }
@@ -128,7 +144,7 @@ public struct RawLogReader: Sendable {
         seq = try required(try integer(), "seq")
         let id = try required(try text(), "id")
         let type = try required(try text(), "type")
-        let occurredAt = try required(try integer(), "occurred_at")
+        let occurredAt = try required(try microseconds(), "occurred_at")
         let storeID = try required(try text(), "store_id")
         let productID = try required(try text(), "product_id")
         let (quantity, unitPrice, priceCents) = (try integer(), try integer(), try integer())

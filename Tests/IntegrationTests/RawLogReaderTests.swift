@@ -53,4 +53,30 @@ import TidemarkTestSupport
             #expect(read == expected && expected.count > 20)
         }
     }
+
+    /// `occurred_at` is read as binary `timestamptz` (microseconds since 2000-01-01) and
+    /// shifted to the Unix epoch by hand: it must equal what PostgreSQL itself computes, also
+    /// before 2000 and at microsecond precision.
+    @Test func occurredAtReadsBackToTheMicrosecond() async throws {
+        try await TestDatabase.withFreshDatabase { _, client in
+            let logger = TestServer.quietLogger
+            let times: [Int64] = [0, 946_684_799_999_999, 946_684_800_000_000, 946_684_800_000_001, 1_795_000_000_123_456, -1_000_001]
+            for (index, time) in times.enumerated() {
+                try await client.query(
+                    """
+                    INSERT INTO events (id, type, occurred_at, store_id, product_id, quantity, unit_price_cents)
+                    VALUES (\("t\(index)"), 'sale', tidemark_ts(\(time)), 'S1', 'P1', 1, 100)
+                    """, logger: logger)
+            }
+            let read = try await RawLogReader(client: client, logger: logger).events(after: 0, limit: 100)
+            #expect(read.map(\.event.occurredAt.microsecondsSinceEpoch) == times)
+            var computed: [Int64] = []
+            for try await value in try await client.query("SELECT tidemark_micros(occurred_at) FROM events ORDER BY seq", logger: logger).decode(
+                Int64.self)
+            {
+                computed.append(value)
+            }
+            #expect(computed == times)
+        }
+    }
 }
