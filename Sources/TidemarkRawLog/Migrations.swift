@@ -254,8 +254,10 @@ public enum Migrations {
                 // when it is called outside a transaction block, and CALL answers only after
                 // the procedure returned, so its row proves the events durable. The append
                 // lock is held inside PostgreSQL only (lock, insert, flush), never across a
-                // round trip to the server. `tidemark_append` stays for nodes of the previous
-                // version during a rolling upgrade.
+                // round trip to the server. The generic plan: its shape never depends on the
+                // arrays, and a custom plan was planned again on every call (a procedure that
+                // commits cannot take the setting in a SET clause). `tidemark_append` stays for
+                // nodes of the previous version during a rolling upgrade.
                 """
                 CREATE PROCEDURE tidemark_append_committed(
                     p_id text[], p_type text[], p_occurred_at text[], p_store_id text[], p_product_id text[],
@@ -264,6 +266,7 @@ public enum Migrations {
                     INOUT inserted text[] DEFAULT NULL
                 ) LANGUAGE plpgsql AS $$
                 BEGIN
+                    SET LOCAL plan_cache_mode = force_generic_plan;
                     PERFORM pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue));
                     WITH appended AS (
                         \(insertNewEvents)
