@@ -10,7 +10,14 @@ let package = Package(
     name: "Tidemark",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "tidemark", targets: ["tidemark"])
+        .executable(name: "tidemark", targets: ["tidemark"]),
+        // For the micro-benchmarks in Benchmarks/, a package of their own so that the test
+        // command never builds the benchmark harness.
+        .library(name: "TidemarkEvents", targets: ["TidemarkEvents"]),
+        .library(name: "TidemarkPipelines", targets: ["TidemarkPipelines"]),
+        .library(name: "TidemarkRawLog", targets: ["TidemarkRawLog"]),
+        .library(name: "TidemarkSpeed", targets: ["TidemarkSpeed"]),
+        .library(name: "TidemarkGenerator", targets: ["TidemarkGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

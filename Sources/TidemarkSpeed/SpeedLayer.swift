@@ -59,7 +59,7 @@ public final class SpeedLayer: Sendable {
 
     /// Folds events, oldest first; each view takes those above its watermark, and the rolling
     /// windows every one (they also evict old minutes here, so they are called on idle polls too).
-    func fold(_ events: [LoggedEvent]) {
+    public func fold(_ events: [LoggedEvent]) {
         let numbers = events.map { EventNumbers($0.event) }
         rolling.fold(events, numbers: numbers)
         guard let last = events.last else { return }
