@@ -28,6 +28,9 @@ public struct ViewAggregate: Sendable {
     /// which must hold no references).
     private let longExpressions: [FieldExpression?]
     private let source: EventMask
+    /// The key values of the event being folded, kept between events so that folding into an
+    /// existing row allocates nothing (a new row keeps a copy).
+    private var keyScratch: [String] = []
 
     public init(definition: PipelineDefinition) {
         self.definition = definition
@@ -54,7 +57,9 @@ public struct ViewAggregate: Sendable {
         guard source.matches(numbers) else { return }
         eventCount += 1
         let bucket = definition.grain.bucketStart(numbers.occurredAt)
-        let keys = definition.keys.map { $0.value(of: event) }
+        keyScratch.removeAll(keepingCapacity: true)
+        for field in definition.keys { keyScratch.append(field.value(of: event)) }
+        let keys = keyScratch
         let (plans, initialStates, longExpressions) = (self.plans, self.initialStates, self.longExpressions)
         let created = buckets[bucket, default: [:]].withRow(keys, initial: { initialStates }) { states in
             for index in plans.indices { plans[index].fold(event, numbers, longExpression: longExpressions[index], into: &states[index]) }
