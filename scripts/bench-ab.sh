@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Interleaved comparison of two or more `tidemark` builds on one ingest load: the quick check
+# BENCHMARKS.md uses for "what did this change do" before the full scripts/bench-ingest.sh.
+#
+# Usage: DATABASE_URL=postgres://... bash scripts/bench-ab.sh ROUNDS LOAD BINARY...
+#   ROUNDS  how many times each binary is measured, in turn (A B A B ...: drift hits both)
+#   LOAD    a  = 1 JSON event per request, 64 connections (run A's load)
+#           b  = 1,000 NDJSON events per request, 16 connections (run B's load)
+#   BINARY  paths of release builds, e.g. copies of .build-release/release/tidemark
+# Env: DATABASE_URL  a PostgreSQL role that may create databases (`tidemark db start` prints one)
+#      AB_SECONDS    seconds per measurement (default 12)
+#
+# Prints requests/s per binary and round. Each measurement gets a new database, dropped
+# afterwards. Everything talks to 127.0.0.1; every wait is bounded; the trap stops only the
+# server this script started.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+[ $# -ge 3 ] || { sed -n '2,15p' "$0" >&2; exit 64; }
+rounds=$1 load=$2
+shift 2
+admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
+seconds=${AB_SECONDS:-12}
+case $load in
+    a) lua=Benchmarks/ingest/one-event.lua connections=64 ;;
+    b) lua=Benchmarks/ingest/ndjson-1000.lua connections=16 ;;
+    *) echo "LOAD must be a or b" >&2; exit 64 ;;
+esac
+for binary in "$@"; do [ -x "$binary" ] || { echo "not an executable: $binary" >&2; exit 66; }; done
+
+server_pid="" database=""
+log=$(mktemp)
+cleanup() {
+    local status=$?
+    set +e
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+    [ -n "$database" ] && psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
+    rm -f "$log"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+database_url() { # NAME -> the admin URL with its database replaced
+    local base=${admin_url%%\?*}
+    printf '%s/%s%s' "${base%/*}" "$1" "${admin_url#"$base"}"
+}
+
+for round in $(seq 1 "$rounds"); do
+    for binary in "$@"; do
+        database=ab_$(date +%s%N)
+        psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database"
+        "$binary" serve --database-url "$(database_url "$database")" --port 0 --no-auth --log-level warning >"$log" 2>&1 &
+        server_pid=$!
+        port=""
+        for _ in $(seq 1 120); do
+            port=$(sed -n 's|^tidemark listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$log" | head -n 1)
+            [ -n "$port" ] && break
+            kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
+            sleep 0.5
+        done
+        [ -n "$port" ] || { echo "server did not start within 60 s" >&2; exit 1; }
+        occurred_at=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+        rate=$(wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$lua" "http://127.0.0.1:$port/v1/events" \
+            -- "ab$round$(date +%s%N)" "$occurred_at" | awk '/Requests\/sec/ { print $2 }')
+        kill "$server_pid"
+        wait "$server_pid" || true
+        server_pid=""
+        psql "$admin_url" -X -q -c "DROP DATABASE $database WITH (FORCE)"
+        database=""
+        echo "round $round  $binary  ${rate:-failed} requests/s"
+    done
+done
