@@ -59,6 +59,8 @@ public final class SpeedLayer: Sendable {
 
     /// Folds events, oldest first; each view takes those above its watermark, and the rolling
     /// windows every one (they also evict old minutes here, so they are called on idle polls too).
+    /// In a server only `SpeedTailer` calls it (its batch switches assume nothing else folds);
+    /// public for the micro-benchmarks.
     public func fold(_ events: [LoggedEvent]) {
         let numbers = events.map { EventNumbers($0.event) }
         rolling.fold(events, numbers: numbers)
