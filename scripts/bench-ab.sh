@@ -10,9 +10,10 @@
 # Env: DATABASE_URL  a PostgreSQL role that may create databases (`tidemark db start` prints one)
 #      AB_SECONDS    seconds per measurement (default 12)
 #
-# Prints requests/s per binary and round. Each measurement gets a new database, dropped
-# afterwards. Everything talks to 127.0.0.1; every wait is bounded; the trap stops only the
-# server this script started.
+# Prints requests/s per binary and round, and fails on any non-2xx answer or socket error (a
+# build that refuses fast must not look fast). Each measurement gets a new database, dropped
+# afterwards. Everything talks to 127.0.0.1; every wait is bounded (wrk, psql, the server's
+# start and stop); the trap stops only the server this script started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,6 +22,7 @@ rounds=$1 load=$2
 shift 2
 admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
 seconds=${AB_SECONDS:-12}
+export PGCONNECT_TIMEOUT=10
 case $load in
     a) lua=Benchmarks/ingest/one-event.lua connections=64 ;;
     b) lua=Benchmarks/ingest/ndjson-1000.lua connections=16 ;;
@@ -30,10 +32,19 @@ for binary in "$@"; do [ -x "$binary" ] || { echo "not an executable: $binary" >
 
 server_pid="" database=""
 log=$(mktemp)
+stop_server() { # SIGTERM, 30 s to finish what it admitted, then SIGKILL
+    [ -n "$server_pid" ] || return 0
+    local pid=$server_pid
+    server_pid=""
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && { echo "server $pid did not stop in 30 s; sending SIGKILL" >&2; kill -KILL "$pid" 2>/dev/null || true; }
+    wait "$pid" 2>/dev/null || true
+}
 cleanup() {
     local status=$?
     set +e
-    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; fi
+    stop_server
     [ -n "$database" ] && psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
     rm -f "$log"
     exit "$status"
@@ -62,13 +73,20 @@ for round in $(seq 1 "$rounds"); do
         done
         [ -n "$port" ] || { echo "server did not start within 60 s" >&2; exit 1; }
         occurred_at=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
-        rate=$(wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$lua" "http://127.0.0.1:$port/v1/events" \
-            -- "ab$round$(date +%s%N)" "$occurred_at" | awk '/Requests\/sec/ { print $2 }')
-        kill "$server_pid"
-        wait "$server_pid" || true
-        server_pid=""
+        output=$(timeout $((seconds + 60)) wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$lua" \
+            "http://127.0.0.1:$port/v1/events" -- "ab$round$(date +%s%N)" "$occurred_at") || { echo "wrk failed" >&2; exit 1; }
+        stop_server
         psql "$admin_url" -X -q -c "DROP DATABASE $database WITH (FORCE)"
         database=""
-        echo "round $round  $binary  ${rate:-failed} requests/s"
+        rate=$(awk '/Requests\/sec/ { print $2 }' <<<"$output")
+        # common.lua's summary line: every answer must have been a 2xx and no socket may have failed.
+        errors=$(sed -n 's/^BENCH .*non2xx=\([0-9]*\).*connect_err=\([0-9]*\) read_err=\([0-9]*\) write_err=\([0-9]*\) timeout_err=\([0-9]*\).*/\1 \2 \3 \4 \5/p' <<<"$output")
+        [ -n "$rate" ] && [ -n "$errors" ] || { echo "$output" >&2; echo "could not read wrk's summary" >&2; exit 1; }
+        if [ "$errors" != "0 0 0 0 0" ]; then
+            echo "$output" >&2
+            echo "round $round  $binary: failed requests (non2xx connect read write timeout: $errors)" >&2
+            exit 1
+        fi
+        echo "round $round  $binary  $rate requests/s"
     done
 done

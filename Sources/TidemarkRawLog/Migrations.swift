@@ -281,7 +281,8 @@ public enum Migrations {
 
     /// The append itself, shared by `tidemark_append` (migration 2) and
     /// `tidemark_append_committed` (migration 8): the rows of the argument arrays whose ids are
-    /// new, returning those ids.
+    /// new, returning those ids. Frozen like the migrations that use it: a different insert
+    /// goes into a new constant and a new migration, or new databases would differ from old ones.
     static let insertNewEvents = """
         INSERT INTO events (
             id, type, occurred_at, store_id, product_id, quantity, unit_price_cents, price_cents,

@@ -125,6 +125,8 @@ public struct RawLogReader: Sendable {
             let cell = try next()
             guard let bytes = cell.bytes else { return nil }
             if cell.format == .binary, cell.dataType == .timestamptz, let value = bytes.getInteger(at: bytes.readerIndex, as: Int64.self) {
+                // PostgreSQL's infinity and -infinity; validation never stores either.
+                guard value != .max, value != .min else { throw CorruptRow(seq: seq, problem: "occurred_at is infinite") }
                 let (unix, overflow) = value.addingReportingOverflow(Self.postgresEpochMicroseconds)
                 guard !overflow else { throw CorruptRow(seq: seq, problem: "occurred_at is out of range") }
                 return unix

@@ -30,9 +30,10 @@ public struct RawLogWriter: Sendable {
 
     /// Stores the events that are new and tells, per position, whether each was new.
     ///
-    /// Repeats inside `events` count once, for their first position. Both paths take the
-    /// raw-log append lock before anything else and keep it until commit, so no other writer
-    /// can store an id between the check and the insert, and `seq` values follow commit order.
+    /// Repeats inside `events` count once, for their first position. Both paths insert only
+    /// while holding the raw-log append lock and keep it until commit, so no other writer can
+    /// store an id between the check (or the unique index's refusal) and the insert, and `seq`
+    /// values follow commit order.
     public func append(_ events: [Event], logger: Logger) async throws -> [Bool] {
         var isNew = [Bool](repeating: false, count: events.count)
         var firstPosition: [EventIDKey: Int] = [:]
@@ -89,6 +90,7 @@ public struct RawLogWriter: Sendable {
         let checkFirst = duplicateHint.expectsRepeats
         let storedBefore =
             checkFirst ? try await existingIDs(ids, query: "tidemark_find_existing", connection: connection, logger: logger) : []
+        if checkFirst { duplicateHint.checked(foundRepeats: !storedBefore.isEmpty) }
         do {
             let stored = try await connection.withTransaction(logger: logger) { connection -> [Int] in
                 try await connection.query(
@@ -96,12 +98,11 @@ public struct RawLogWriter: Sendable {
                 return try await copyNew(
                     excluding: storedBefore, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
             }
-            if checkFirst && storedBefore.isEmpty { duplicateHint.expectsRepeats = false }
             return stored
         } catch let error where Self.isUniqueViolation(error) {
             // A repeat (or an id another writer stored since the check): written again with
-            // the lookup under the lock, and later batches are checked first until one is clean.
-            duplicateHint.expectsRepeats = true
+            // the lookup under the lock, and the next batches are looked up first.
+            duplicateHint.repeatSeen()
             return try await connection.withTransaction(logger: logger) { connection -> [Int] in
                 let existing = try await existingIDs(ids, query: "tidemark_lock_and_find_existing", connection: connection, logger: logger)
                 return try await copyNew(
@@ -192,13 +193,33 @@ public struct DatabaseUnreachable: Error, CustomStringConvertible {
     public var description: String { "nothing accepts connections at \(address)" }
 }
 
-/// Whether large batches should look up their stored ids before the COPY. Starts set, so a
-/// restarted server facing clients that retry what it had stored does not begin with failing COPYs.
+/// Whether large batches should look up their stored ids before the COPY: for the next
+/// `lookupsAfterRepeat` batches after one held a stored id, so that retried batches mixed with
+/// new ones do not make every other COPY fail (each failed COPY holds the append lock, burns
+/// `seq` values and leaves dead rows). A new writer looks up its first batch, so a restarted
+/// server facing clients that retry what it had stored does not begin with failing COPYs.
 final class DuplicateHint: Sendable {
-    private let value = Atomic(true)
-    var expectsRepeats: Bool {
-        get { value.load(ordering: .relaxed) }
-        set { value.store(newValue, ordering: .relaxed) }
+    static let lookupsAfterRepeat = 16
+    private let lookupsLeft = Atomic(1)
+
+    var expectsRepeats: Bool { lookupsLeft.load(ordering: .relaxed) > 0 }
+
+    func repeatSeen() {
+        lookupsLeft.store(Self.lookupsAfterRepeat, ordering: .relaxed)
+    }
+
+    /// A batch was looked up: one lookup fewer, or a full count again when it found repeats.
+    func checked(foundRepeats: Bool) {
+        if foundRepeats {
+            repeatSeen()
+        } else {
+            var current = lookupsLeft.load(ordering: .relaxed)
+            while current > 0 {
+                let (exchanged, original) = lookupsLeft.compareExchange(expected: current, desired: current - 1, ordering: .relaxed)
+                if exchanged { return }
+                current = original
+            }
+        }
     }
 }
 
@@ -209,7 +230,7 @@ private final class LeaseFlag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
 }
 
-/// The arguments of `tidemark_append`: one array per column, absent values as sentinels.
+/// The arguments of `tidemark_append_committed`: one array per column, absent values as sentinels.
 private struct AppendColumns {
     var id: [String] = []
     var type: [String] = []
@@ -226,7 +247,7 @@ private struct AppendColumns {
     var channel: [String] = []
     var currency: [String] = []
 
-    /// `tidemark_append` reads these as NULL; validation never lets them through as values.
+    /// `tidemark_append_committed` reads these as NULL; validation never lets them through as values.
     static let absentText = ""
     static let absentNumber = Int64.min
 

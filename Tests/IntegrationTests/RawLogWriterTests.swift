@@ -97,29 +97,33 @@ import TidemarkTestSupport
 
     /// Large batches skip the lookup of stored ids while none were seen lately: a repeat then
     /// meets the unique index, the batch is written again with the lookup under the lock, and
-    /// the next batches are looked up first until one holds no stored id.
+    /// the next `lookupsAfterRepeat` batches are looked up first (longer while they find repeats).
     @Test func largeBatchesLookUpStoredIdsOnlyWhileRepeatsAreSeen() async throws {
         try await TestDatabase.withFreshDatabase { _, client in
             let writer = RawLogWriter(client: client, singleStatementLimit: 0)
             let logger = TestServer.quietLogger
             func batch(_ range: Range<Int>) -> [Event] { range.map { Sample.sale("hint-\($0)") } }
+            func allNew(_ count: Int) -> [Bool] { Array(repeating: true, count: count) }
             #expect(writer.duplicateHint.expectsRepeats, "a new writer looks up first")
-            #expect(try await writer.append(batch(0..<100), logger: logger) == Array(repeating: true, count: 100))
-            #expect(!writer.duplicateHint.expectsRepeats, "a clean batch stops the lookups")
-            #expect(try await writer.append(batch(100..<200), logger: logger) == Array(repeating: true, count: 100))
+            #expect(try await writer.append(batch(0..<100), logger: logger) == allNew(100))
+            #expect(!writer.duplicateHint.expectsRepeats, "a clean first batch stops the lookups")
+            #expect(try await writer.append(batch(100..<200), logger: logger) == allNew(100))
 
             // Unchecked, with repeats: the COPY fails and the batch is redone under the lock.
             let mixed = try await writer.append(batch(150..<250), logger: logger)
-            #expect(mixed == Array(repeating: false, count: 50) + Array(repeating: true, count: 50))
+            #expect(mixed == Array(repeating: false, count: 50) + allNew(50))
             #expect(writer.duplicateHint.expectsRepeats)
-            // Checked first, still repeating: the hint stays until a clean batch.
-            #expect(
-                try await writer.append(batch(240..<260), logger: logger) == Array(repeating: false, count: 10) + Array(repeating: true, count: 10))
-            #expect(writer.duplicateHint.expectsRepeats)
-            #expect(try await writer.append(batch(300..<310), logger: logger) == Array(repeating: true, count: 10))
+            // Checked first and still repeating: the count starts again.
+            #expect(try await writer.append(batch(240..<260), logger: logger) == Array(repeating: false, count: 10) + allNew(10))
+            for round in 1...DuplicateHint.lookupsAfterRepeat {
+                #expect(writer.duplicateHint.expectsRepeats, "lookup \(round) after the last repeat")
+                let start = 1_000 + round * 10
+                #expect(try await writer.append(batch(start..<(start + 10)), logger: logger) == allNew(10))
+            }
             #expect(!writer.duplicateHint.expectsRepeats)
-            #expect(try await client.scalar("SELECT count(*)::bigint FROM events") == 270)
-            #expect(try await client.scalar("SELECT count(DISTINCT id)::bigint FROM events") == 270)
+            let stored = 260 + 10 * DuplicateHint.lookupsAfterRepeat
+            #expect(try await client.scalar("SELECT count(*)::bigint FROM events") == stored)
+            #expect(try await client.scalar("SELECT count(DISTINCT id)::bigint FROM events") == stored)
         }
     }
 
