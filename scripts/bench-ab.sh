@@ -32,15 +32,7 @@ for binary in "$@"; do [ -x "$binary" ] || { echo "not an executable: $binary" >
 
 server_pid="" database=""
 log=$(mktemp)
-stop_server() { # SIGTERM, 30 s to finish what it admitted, then SIGKILL
-    [ -n "$server_pid" ] || return 0
-    local pid=$server_pid
-    server_pid=""
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { echo "server $pid did not stop in 30 s; sending SIGKILL" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-    wait "$pid" 2>/dev/null || true
-}
+source scripts/lib/server-process.sh  # stop_server
 cleanup() {
     local status=$?
     set +e

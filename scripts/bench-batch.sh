@@ -42,15 +42,7 @@ data_dir=""
 admin_url=""
 db_created=0
 
-stop_server() {
-    [ -n "$server_pid" ] || return 0
-    local pid=$server_pid
-    server_pid=""
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
+source scripts/lib/server-process.sh  # stop_server
 
 cleanup() {
     local status=$?

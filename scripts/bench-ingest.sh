@@ -46,16 +46,7 @@ admin_url=""
 created_dbs=()
 copy_file=""
 
-stop_server() {
-    [ -n "$server_pid" ] || return 0
-    local pid=$server_pid
-    server_pid=""
-    kill "$pid" 2>/dev/null || true
-    # Graceful shutdown writes what was admitted; give it 30 s, then stop it hard.
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && { echo "server $pid did not stop in 30 s; sending SIGKILL" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-    wait "$pid" 2>/dev/null || true
-}
+source scripts/lib/server-process.sh  # stop_server
 
 cleanup() {
     local status=$?
