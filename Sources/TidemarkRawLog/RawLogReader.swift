@@ -131,7 +131,7 @@ public struct RawLogReader: Sendable {
                 guard !overflow else { throw CorruptRow(seq: seq, problem: "occurred_at is out of range") }
                 return unix
             }
-            return try cell.decode(Int64.self)
+            throw CorruptRow(seq: seq, problem: "occurred_at is not a binary timestamptz (select it as `occurred_at`, see `columns`)")
         }
         func text() throws -> String? {
             let cell = try next()

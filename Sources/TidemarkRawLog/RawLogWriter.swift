@@ -82,29 +82,29 @@ public struct RawLogWriter: Sendable {
             CopyTextEncoder.writeRow(events[position], into: &rows)
         }
         rowStarts.append(rows.writerIndex)
-        let ids = distinct.map { events[$0].id }
         // Checked before taking the lock only while repeats are expected: the lookup costs as
         // much index work as the insert (a third of PostgreSQL's time on 1,000-event batches),
         // and a batch of new ids does not need it, since the unique index refuses a repeat
         // anyway. Checked, it overlaps the other writer's commit.
         let checkFirst = duplicateHint.expectsRepeats
         let storedBefore =
-            checkFirst ? try await existingIDs(ids, query: "tidemark_find_existing", connection: connection, logger: logger) : []
+            checkFirst
+            ? try await existingIDs(of: distinct, in: events, query: "tidemark_find_existing", connection: connection, logger: logger) : []
         if checkFirst { duplicateHint.checked(foundRepeats: !storedBefore.isEmpty) }
         do {
-            let stored = try await connection.withTransaction(logger: logger) { connection -> [Int] in
+            return try await connection.withTransaction(logger: logger) { connection -> [Int] in
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))", logger: logger)
                 return try await copyNew(
                     excluding: storedBefore, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
             }
-            return stored
         } catch let error where Self.isUniqueViolation(error) {
             // A repeat (or an id another writer stored since the check): written again with
             // the lookup under the lock, and the next batches are looked up first.
             duplicateHint.repeatSeen()
             return try await connection.withTransaction(logger: logger) { connection -> [Int] in
-                let existing = try await existingIDs(ids, query: "tidemark_lock_and_find_existing", connection: connection, logger: logger)
+                let existing = try await existingIDs(
+                    of: distinct, in: events, query: "tidemark_lock_and_find_existing", connection: connection, logger: logger)
                 return try await copyNew(
                     excluding: existing, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
             }
@@ -145,8 +145,9 @@ public struct RawLogWriter: Sendable {
 
     /// The ids among `ids` that the raw log holds, by one of the lookup functions of the schema.
     private func existingIDs(
-        _ ids: [String], query function: StaticString, connection: PostgresConnection, logger: Logger
+        of positions: [Int], in events: [Event], query function: StaticString, connection: PostgresConnection, logger: Logger
     ) async throws -> Set<EventIDKey> {
+        let ids = positions.map { events[$0].id }
         let rows = try await connection.query("SELECT \(unescaped: function.description)(\(ids))", logger: logger)
         var existing: Set<EventIDKey> = []
         for try await id in rows.decode(String.self) { existing.insert(EventIDKey(id: id)) }
