@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Where the machine's CPU goes during run A's or run B's load: a system-wide `perf record -a`
+# while one build serves the load, then the share of every process (the server's threads,
+# PostgreSQL, wrk, idle) and PostgreSQL's heaviest functions. The "share of the machine"
+# figures in BENCHMARKS.md come from it.
+#
+# Usage: DATABASE_URL=postgres://... bash scripts/profile-ingest.sh a|b [BINARY]
+#   a  1 JSON event per request, 64 connections;  b  1,000 NDJSON events per request, 16
+#   BINARY defaults to .build-release/release/tidemark (`swift build -c release --scratch-path .build-release`)
+# Env: DATABASE_URL     a PostgreSQL role that may create databases (`tidemark db start` prints one)
+#      PROFILE_SECONDS  seconds recorded (default 10), after 5 s of warm-up, of a 20 s load
+#
+# Writes bench-results/profile-<load>-<timestamp>.{data,txt}. Talks to 127.0.0.1 only; every
+# wait is bounded; stops only the server it started.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+load=${1:-}
+binary=${2:-.build-release/release/tidemark}
+admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
+seconds=${PROFILE_SECONDS:-10}
+case $load in
+    a) lua=Benchmarks/ingest/one-event.lua connections=64 ;;
+    b) lua=Benchmarks/ingest/ndjson-1000.lua connections=16 ;;
+    *) sed -n '2,14p' "$0" >&2; exit 64 ;;
+esac
+[ -x "$binary" ] || { echo "not an executable: $binary (build it first)" >&2; exit 66; }
+scripts/install-deps.sh wrk linux-perf
+export PGCONNECT_TIMEOUT=10
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p bench-results
+data=bench-results/profile-$load-$stamp.data
+report=bench-results/profile-$load-$stamp.txt
+server_pid="" database="" wrk_pid=""
+log=$(mktemp)
+source scripts/lib/server-process.sh  # stop_server
+cleanup() {
+    local status=$?
+    set +e
+    [ -n "$wrk_pid" ] && { kill "$wrk_pid" 2>/dev/null; wait "$wrk_pid" 2>/dev/null; }
+    stop_server
+    [ -n "$database" ] && psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
+    rm -f "$log"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+database=profile_$(date +%s%N)
+psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database"
+base=${admin_url%%\?*}
+"$binary" serve --database-url "${base%/*}/$database${admin_url#"$base"}" --port 0 --no-auth --log-level warning >"$log" 2>&1 &
+server_pid=$!
+port=""
+for _ in $(seq 1 120); do
+    port=$(sed -n 's|^tidemark listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$log" | head -n 1)
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.5
+done
+[ -n "$port" ] || { echo "server did not start within 60 s" >&2; exit 1; }
+
+occurred_at=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+timeout 120 wrk -t 2 -c "$connections" -d "$((seconds + 10))s" --timeout 10s -s "$lua" "http://127.0.0.1:$port/v1/events" \
+    -- "profile$(date +%s%N)" "$occurred_at" >"$log.wrk" 2>&1 &
+wrk_pid=$!
+sleep 5
+perf record -a -F 499 -g -o "$data" -- sleep "$seconds" >/dev/null 2>&1
+wait "$wrk_pid" || true
+wrk_pid=""
+{
+    echo "# $load load, $(basename "$binary"), $(date -u +%FT%TZ)"
+    grep -E "Requests/sec|^BENCH " "$log.wrk" || true
+    echo
+    echo "## share of the machine (both cores) by thread name"
+    perf report -i "$data" --no-children --sort comm --stdio -g none 2>/dev/null | grep '%' | sed -n '1,12p' || true
+    echo
+    echo "## PostgreSQL: heaviest functions, callees included"
+    perf report -i "$data" --comm postgres --children --sort sym --stdio -g none 2>/dev/null | grep '%' | grep -v '\] 0x' | sed -n '1,30p' || true
+} >"$report"
+rm -f "$log.wrk"
+cat "$report"
+echo "report: $report; raw samples: $data (perf report -i $data)" >&2
