@@ -32,7 +32,7 @@ for binary in "$@"; do [ -x "$binary" ] || { echo "not an executable: $binary" >
 
 server_pid="" database=""
 log=$(mktemp)
-source scripts/lib/server-process.sh  # stop_server
+source scripts/lib/server-process.sh  # database_url, start_server, stop_server
 cleanup() {
     local status=$?
     set +e
@@ -45,28 +45,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-database_url() { # NAME -> the admin URL with its database replaced
-    local base=${admin_url%%\?*}
-    printf '%s/%s%s' "${base%/*}" "$1" "${admin_url#"$base"}"
-}
-
 for round in $(seq 1 "$rounds"); do
     for binary in "$@"; do
         database=ab_$(date +%s%N)
         psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database"
-        "$binary" serve --database-url "$(database_url "$database")" --port 0 --no-auth --log-level warning >"$log" 2>&1 &
-        server_pid=$!
-        port=""
-        for _ in $(seq 1 120); do
-            port=$(sed -n 's|^tidemark listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$log" | head -n 1)
-            [ -n "$port" ] && break
-            kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
-            sleep 0.5
-        done
-        [ -n "$port" ] || { echo "server did not start within 60 s" >&2; exit 1; }
+        start_server "$binary" "$(database_url "$admin_url" "$database")" "$log" || exit 1
         occurred_at=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
         output=$(timeout $((seconds + 60)) wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$lua" \
-            "http://127.0.0.1:$port/v1/events" -- "ab$round$(date +%s%N)" "$occurred_at") || { echo "wrk failed" >&2; exit 1; }
+            "http://127.0.0.1:$server_port/v1/events" -- "ab$round$(date +%s%N)" "$occurred_at") || { echo "wrk failed" >&2; exit 1; }
         stop_server
         psql "$admin_url" -X -q -c "DROP DATABASE $database WITH (FORCE)"
         database=""

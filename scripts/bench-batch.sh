@@ -42,7 +42,7 @@ data_dir=""
 admin_url=""
 db_created=0
 
-source scripts/lib/server-process.sh  # stop_server
+source scripts/lib/server-process.sh  # start_server, stop_server
 
 cleanup() {
     local status=$?
@@ -139,15 +139,7 @@ per_chunk=$(((days + CHUNKS - 1) / CHUNKS))
 first_day=$(date -u -d "-$((days + 1)) days" +%Y-%m-%d)
 new_day=$(date -u -d "-1 day" +%Y-%m-%d)
 
-"$BIN/tidemark" serve --database-url "$db_url" --port 0 --log-level warning --no-auth >"$LOG_DIR/server.log" 2>&1 &
-server_pid=$!
-server_port=""
-for _ in $(seq 1 120); do
-    server_port=$(sed -n 's|^tidemark listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$LOG_DIR/server.log" | head -n 1)
-    [ -n "$server_port" ] && break
-    sleep 0.5
-done
-[ -n "$server_port" ] || die "tidemark serve did not start"
+start_server "$BIN/tidemark" "$db_url" "$LOG_DIR/server.log" || die "tidemark serve did not start"
 sleep 2
 rss_empty=$(rss_kib "$server_pid")
 

@@ -46,7 +46,7 @@ admin_url=""
 created_dbs=()
 copy_file=""
 
-source scripts/lib/server-process.sh  # stop_server
+source scripts/lib/server-process.sh  # database_url, start_server, stop_server
 
 cleanup() {
     local status=$?
@@ -75,37 +75,20 @@ q() { # URL SQL -> unaligned result
     psql "$1" -X -q -A -t -v ON_ERROR_STOP=1 -c "$2"
 }
 
-db_url() { # NAME -> URL of that database on the bench server (same user, password, options)
-    local base=${admin_url%%\?*}
-    local query=${admin_url#"$base"}
-    printf '%s/%s%s' "${base%/*}" "$1" "$query"
-}
-
 # Not called as $(create_db ...): in that subshell the name would never reach created_dbs,
 # and cleanup would leave the database behind.
 create_db() { # NAME [migrate] -> sets new_db_url; the database is dropped again by cleanup
     local name=$1
     q "$admin_url" "CREATE DATABASE $name" >/dev/null
     created_dbs+=("$name")
-    new_db_url=$(db_url "$name")
+    new_db_url=$(database_url "$admin_url" "$name")
     if [ "${2:-}" = migrate ]; then
         "$BIN/tidemark" migrate --database-url "$new_db_url" --log-level warning >&2
     fi
 }
 
-start_server() { # URL LOGFILE -> sets server_pid and server_port
-    local url=$1 logfile=$2
-    "$BIN/tidemark" serve --database-url "$url" --port 0 --log-level warning --no-auth >"$logfile" 2>&1 &
-    server_pid=$!
-    server_port=""
-    for _ in $(seq 1 120); do
-        server_port=$(sed -n 's|^tidemark listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$logfile" | head -n 1)
-        [ -n "$server_port" ] && return 0
-        kill -0 "$server_pid" 2>/dev/null || { cat "$logfile" >&2; server_pid=""; die "tidemark serve exited before listening"; }
-        sleep 0.5
-    done
-    cat "$logfile" >&2
-    die "tidemark serve did not print its listening line within 60 s"
+start_server_at() { # URL LOGFILE -> sets server_pid and server_port
+    start_server "$BIN/tidemark" "$1" "$2" || die "the server did not start"
 }
 
 sample_cpu() { # LABEL: one 3-second CPU snapshot in the middle of a run, to see who is saturated
@@ -218,7 +201,7 @@ wrk_commands=()
 log "run A: 1 JSON event per request, 64 connections, 2 threads, ${DURATION}s"
 create_db "bench_${DB_SUFFIX}_a"
 url_a=$new_db_url
-start_server "$url_a" "$LOG_DIR/server-A.log"
+start_server_at "$url_a" "$LOG_DIR/server-A.log"
 run_wrk A one-event.lua 64 1 "$url_a"
 a_eps=$r_eps a_p50=$r_p50_ms a_p99=$r_p99_ms
 stop_server
@@ -234,7 +217,7 @@ if [ "${BENCH_BREAKDOWN:-0}" = 1 ]; then
     log "breakdown of run A: 64 connections, ${DURATION}s per part"
     create_db "bench_${DB_SUFFIX}_parts"
     url_parts=$new_db_url
-    start_server "$url_parts" "$LOG_DIR/server-parts.log"
+    start_server_at "$url_parts" "$LOG_DIR/server-parts.log"
     part_rate() { # LABEL PATH [QUANTITY of the event same-event.lua posts] -> requests/s
         local label=$1 path=$2 quantity=${3:-}
         local cmd=(wrk -t 2 -c 64 -d "${DURATION}s" --timeout 10s --latency)
@@ -270,7 +253,7 @@ fi
 log "run B: 1,000 NDJSON events per request, 16 connections, 2 threads, ${DURATION}s"
 create_db "bench_${DB_SUFFIX}_b"
 url_b=$new_db_url
-start_server "$url_b" "$LOG_DIR/server-B.log"
+start_server_at "$url_b" "$LOG_DIR/server-B.log"
 run_wrk B ndjson-1000.lua 16 1000 "$url_b"
 b_eps=$r_eps b_p50=$r_p50_ms b_p99=$r_p99_ms
 stop_server

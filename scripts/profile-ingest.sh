@@ -34,7 +34,7 @@ data=bench-results/profile-$load-$stamp.data
 report=bench-results/profile-$load-$stamp.txt
 server_pid="" database="" wrk_pid=""
 log=$(mktemp)
-source scripts/lib/server-process.sh  # stop_server
+source scripts/lib/server-process.sh  # database_url, start_server, stop_server
 cleanup() {
     local status=$?
     set +e
@@ -50,20 +50,10 @@ trap 'exit 143' TERM
 
 database=profile_$(date +%s%N)
 psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database"
-base=${admin_url%%\?*}
-"$binary" serve --database-url "${base%/*}/$database${admin_url#"$base"}" --port 0 --no-auth --log-level warning >"$log" 2>&1 &
-server_pid=$!
-port=""
-for _ in $(seq 1 120); do
-    port=$(sed -n 's|^tidemark listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$log" | head -n 1)
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.5
-done
-[ -n "$port" ] || { echo "server did not start within 60 s" >&2; exit 1; }
+start_server "$binary" "$(database_url "$admin_url" "$database")" "$log"
 
 occurred_at=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
-timeout 120 wrk -t 2 -c "$connections" -d "$((seconds + 10))s" --timeout 10s -s "$lua" "http://127.0.0.1:$port/v1/events" \
+timeout 120 wrk -t 2 -c "$connections" -d "$((seconds + 10))s" --timeout 10s -s "$lua" "http://127.0.0.1:$server_port/v1/events" \
     -- "profile$(date +%s%N)" "$occurred_at" >"$log.wrk" 2>&1 &
 wrk_pid=$!
 sleep 5

@@ -1,5 +1,34 @@
-# Sourced by the benchmark scripts: stopping the `tidemark serve` they started.
-# The caller keeps the server's PID in `server_pid` (empty when none runs).
+# Sourced by the benchmark scripts: starting and stopping the `tidemark serve` they measure.
+# The server's PID is kept in `server_pid` (empty when none runs), its port in `server_port`.
+
+# ADMIN_URL NAME -> the same URL (user, password, options) naming database NAME instead.
+database_url() {
+    local base=${1%%\?*}
+    printf '%s/%s%s' "${base%/*}" "$2" "${1#"$base"}"
+}
+
+# BINARY URL LOGFILE -> starts `serve` on a free loopback port, without authentication, and
+# waits up to 60 s for its listening line; returns 1 (log shown) if it exits or stays silent.
+start_server() {
+    local binary=$1 url=$2 logfile=$3
+    "$binary" serve --database-url "$url" --port 0 --log-level warning --no-auth >"$logfile" 2>&1 &
+    server_pid=$!
+    server_port=""
+    for _ in $(seq 1 120); do
+        server_port=$(sed -n 's|^tidemark listening on http://127\.0\.0\.1:\([0-9][0-9]*\)$|\1|p' "$logfile" | head -n 1)
+        [ -n "$server_port" ] && return 0
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            cat "$logfile" >&2
+            server_pid=""
+            echo "tidemark serve exited before listening" >&2
+            return 1
+        fi
+        sleep 0.5
+    done
+    cat "$logfile" >&2
+    echo "tidemark serve did not print its listening line within 60 s" >&2
+    return 1
+}
 
 # SIGTERM, then 30 s for the graceful shutdown to write what it admitted, then SIGKILL.
 stop_server() {
