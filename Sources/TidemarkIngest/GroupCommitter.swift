@@ -8,8 +8,9 @@ import TidemarkRawLog
 
 /// Where a batch of events is made durable; `RawLogWriter` in production.
 public protocol EventStore: Sendable {
-    /// Stores the new events in one transaction and tells, per position, whether each was new.
-    func append(_ events: [Event], logger: Logger) async throws -> [Bool]
+    /// Stores the new events in one transaction and tells, per position, whether each was new,
+    /// and which `seq`s the stored ones got.
+    func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome
     /// Succeeds when the store answers.
     func ping(logger: Logger) async throws
 }
@@ -46,13 +47,13 @@ public final class GroupCommitter: Service, Sendable {
     private let state: Mutex<GroupCommitQueue<Waiter>>
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
-    /// Called after each commit that stored events (the speed layer reads them at once).
-    private let onCommit: @Sendable () -> Void
+    /// Called after each commit that stored events, with them (the speed layer folds them at once).
+    private let onCommit: @Sendable (LoggedBatch) -> Void
     private let metrics: IngestMetrics
 
     public init(
         store: any EventStore, configuration: GroupCommitConfiguration, logger: Logger, metrics: IngestMetrics = .disabled,
-        onCommit: @escaping @Sendable () -> Void = {}
+        onCommit: @escaping @Sendable (LoggedBatch) -> Void = { _ in }
     ) {
         self.store = store
         self.metrics = metrics
@@ -133,15 +134,16 @@ public final class GroupCommitter: Service, Sendable {
         let events = batch.count == 1 ? batch[0].events : batch.flatMap(\.events)
         let started = ContinuousClock.now
         do {
-            let isNew = try await withTimeout(configuration.writeTimeout) { [store, logger] in
+            let outcome = try await withTimeout(configuration.writeTimeout) { [store, logger] in
                 try await store.append(events, logger: logger)
             }
+            let isNew = outcome.isNew
             metrics.commitDuration.recordInterval(since: started)
             metrics.batchEvents.record(events.count)
             let acceptedTotal = isNew.count(where: { $0 })
             metrics.accepted.increment(by: acceptedTotal)
             metrics.duplicates.increment(by: events.count - acceptedTotal)
-            if acceptedTotal > 0 { onCommit() }
+            if let stored = outcome.stored { onCommit(stored) }
             var offset = 0
             for request in batch {
                 let count = request.events.count

@@ -277,6 +277,35 @@ public enum Migrations {
                 $$
                 """
             ]),
+        Migration(
+            version: 9, name: "append procedure that tells the stored seqs",
+            statements: [
+                // `tidemark_append_committed` that also returns the new rows' `seq`s and the
+                // highest `seq` committed before them (read under the lock, so every earlier
+                // append has committed): the server hands the stored events to its speed layer
+                // instead of reading them back, when nothing else was committed in between.
+                """
+                CREATE PROCEDURE tidemark_append_logged(
+                    p_id text[], p_type text[], p_occurred_at text[], p_store_id text[], p_product_id text[],
+                    p_quantity bigint[], p_unit_price_cents bigint[], p_price_cents bigint[], p_stock_kind text[],
+                    p_category text[], p_customer_id text[], p_order_id text[], p_channel text[], p_currency text[],
+                    INOUT previous bigint DEFAULT NULL, INOUT inserted text[] DEFAULT NULL, INOUT seqs bigint[] DEFAULT NULL
+                ) LANGUAGE plpgsql AS $$
+                BEGIN
+                    SET LOCAL plan_cache_mode = force_generic_plan;
+                    PERFORM pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue));
+                    SELECT coalesce(max(seq), 0) INTO previous FROM events;
+                    WITH appended AS (
+                        \(insertNewEventsReturningSeq)
+                    )
+                    SELECT coalesce(array_agg(appended.id ORDER BY appended.seq), '{}'),
+                        coalesce(array_agg(appended.seq ORDER BY appended.seq), '{}')
+                        INTO inserted, seqs FROM appended;
+                    COMMIT;
+                END
+                $$
+                """
+            ]),
     ]
 
     /// The append itself, shared by `tidemark_append` (migration 2) and
@@ -298,4 +327,7 @@ public enum Migrations {
         ON CONFLICT (id) DO NOTHING
         RETURNING events.id
         """
+
+    /// `insertNewEvents` returning each new row's `seq` after its id (migration 9). Frozen too.
+    static let insertNewEventsReturningSeq = insertNewEvents + ", events.seq"
 }

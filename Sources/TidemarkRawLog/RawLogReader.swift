@@ -3,7 +3,7 @@ import PostgresNIO
 import TidemarkEvents
 
 /// An event with its raw-log position.
-public struct LoggedEvent: Sendable {
+public struct LoggedEvent: Sendable, Hashable {
     public var seq: Int64
     public var event: Event
 

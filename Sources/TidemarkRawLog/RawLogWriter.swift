@@ -28,13 +28,14 @@ public struct RawLogWriter: Sendable {
         self.connectionWait = connectionWait
     }
 
-    /// Stores the events that are new and tells, per position, whether each was new.
+    /// Stores the events that are new and tells, per position, whether each was new, and which
+    /// `seq` each stored event got.
     ///
     /// Repeats inside `events` count once, for their first position. Both paths insert only
     /// while holding the raw-log append lock and keep it until commit, so no other writer can
     /// store an id between the check (or the unique index's refusal) and the insert, and `seq`
     /// values follow commit order.
-    public func append(_ events: [Event], logger: Logger) async throws -> [Bool] {
+    public func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome {
         var isNew = [Bool](repeating: false, count: events.count)
         var firstPosition: [EventIDKey: Int] = [:]
         firstPosition.reserveCapacity(events.count)
@@ -44,31 +45,47 @@ public struct RawLogWriter: Sendable {
             firstPosition[EventIDKey(id: event.id)] = position
             distinct.append(position)
         }
-        guard !distinct.isEmpty else { return isNew }
+        guard !distinct.isEmpty else { return AppendOutcome(isNew: isNew, stored: nil) }
         let stored = try await withConnection { [self, distinct, firstPosition] connection in
             try await append(events, distinct: distinct, firstPosition: firstPosition, on: connection, logger: logger)
         }
-        for position in stored { isNew[position] = true }
-        return isNew
+        for position in stored.positions { isNew[position] = true }
+        guard !stored.positions.isEmpty, stored.seqs.count == stored.positions.count else { return AppendOutcome(isNew: isNew, stored: nil) }
+        let logged = zip(stored.positions, stored.seqs).map { LoggedEvent(seq: $1, event: events[$0]) }
+        return AppendOutcome(isNew: isNew, stored: LoggedBatch(previous: stored.previous, events: logged))
+    }
+
+    /// The positions of the rows one append stored, in `seq` order, with their `seq`s.
+    private struct StoredRows: Sendable {
+        var previous: Int64 = 0
+        var positions: [Int] = []
+        var seqs: [Int64] = []
     }
 
     /// Stores the `distinct` positions of `events` that are new and returns them.
     private func append(
         _ events: [Event], distinct: [Int], firstPosition: [EventIDKey: Int], on connection: PostgresConnection, logger: Logger
-    ) async throws -> [Int] {
+    ) async throws -> StoredRows {
         if distinct.count <= singleStatementLimit {
             let columns = AppendColumns(events, positions: distinct)
-            // Not in a transaction block: the procedure commits by itself (migration 8).
+            // Not in a transaction block: the procedure commits by itself (migrations 8 and 9).
             let rows = try await connection.query(
                 """
-                CALL tidemark_append_committed(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
+                CALL tidemark_append_logged(\(columns.id), \(columns.type), \(columns.occurredAt), \(columns.storeID), \
                 \(columns.productID), \(columns.quantity), \(columns.unitPriceCents), \(columns.priceCents), \
                 \(columns.stockKind), \(columns.category), \(columns.customerID), \(columns.orderID), \
                 \(columns.channel), \(columns.currency))
                 """, logger: logger)
-            var inserted: [String] = []
-            for try await ids in rows.decode([String].self) { inserted = ids }
-            return inserted.compactMap { firstPosition[EventIDKey(id: $0)] }
+            var stored = StoredRows()
+            for try await (previous, ids, seqs) in rows.decode((Int64, [String], [Int64]).self) {
+                stored.previous = previous
+                for (id, seq) in zip(ids, seqs) {
+                    guard let position = firstPosition[EventIDKey(id: id)] else { continue }
+                    stored.positions.append(position)
+                    stored.seqs.append(seq)
+                }
+            }
+            return stored
         }
 
         // Encoded before the transaction starts, so the lock is held only while PostgreSQL works;
@@ -92,7 +109,7 @@ public struct RawLogWriter: Sendable {
             ? try await existingIDs(of: distinct, in: events, query: "tidemark_find_existing", connection: connection, logger: logger) : []
         if checkFirst { duplicateHint.checked(foundRepeats: !storedBefore.isEmpty) }
         do {
-            return try await connection.withTransaction(logger: logger) { connection -> [Int] in
+            return try await connection.withTransaction(logger: logger) { connection -> StoredRows in
                 try await connection.query(
                     "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))", logger: logger)
                 return try await copyNew(
@@ -102,7 +119,7 @@ public struct RawLogWriter: Sendable {
             // A repeat (or an id another writer stored since the check): written again with
             // the lookup under the lock, and the next batches are looked up first.
             duplicateHint.repeatSeen()
-            return try await connection.withTransaction(logger: logger) { connection -> [Int] in
+            return try await connection.withTransaction(logger: logger) { connection -> StoredRows in
                 let existing = try await existingIDs(
                     of: distinct, in: events, query: "tidemark_lock_and_find_existing", connection: connection, logger: logger)
                 return try await copyNew(
@@ -154,13 +171,14 @@ public struct RawLogWriter: Sendable {
         return existing
     }
 
-    /// COPYs the rows of `distinct` whose ids are not in `existing` and returns their positions.
+    /// COPYs the rows of `distinct` whose ids are not in `existing` and returns their positions,
+    /// inside the caller's transaction, which holds the append lock.
     private func copyNew(
         excluding existing: Set<EventIDKey>, distinct: [Int], events: [Event], rows: ByteBuffer, rowStarts: [Int],
         on connection: PostgresConnection, logger: Logger
-    ) async throws -> [Int] {
+    ) async throws -> StoredRows {
         let toStore = distinct.indices.filter { !existing.contains(EventIDKey(id: events[distinct[$0]].id)) }
-        guard !toStore.isEmpty else { return [] }
+        guard !toStore.isEmpty else { return StoredRows() }
         var rows = rows
         if toStore.count < distinct.count {
             var kept = ByteBuffer()
@@ -174,7 +192,21 @@ public struct RawLogWriter: Sendable {
         try await connection.copyFrom(table: "events", columns: CopyTextEncoder.columns, logger: logger) { writer in
             try await writer.write(rows)
         }
-        return toStore.map { distinct[$0] }
+        // The COPY took its `seq`s one per row, in row order, while holding the append lock, and
+        // every append takes that lock: so they are the last `count` values of the sequence, and
+        // the highest `seq` below them was committed before this transaction took the lock.
+        let count = Int64(toStore.count)
+        let rangeRows = try await connection.query(
+            """
+            SELECT s.last, (SELECT coalesce(max(seq), 0) FROM events WHERE seq <= s.last - \(count))
+            FROM (SELECT currval(pg_get_serial_sequence('events', 'seq')) AS last) AS s
+            """, logger: logger)
+        var stored = StoredRows(positions: toStore.map { distinct[$0] })
+        for try await (last, previous) in rangeRows.decode((Int64, Int64).self) {
+            stored.previous = previous
+            stored.seqs = Array((last - count + 1)...last)
+        }
+        return stored
     }
 
     private static func isUniqueViolation(_ error: any Error) -> Bool {

@@ -52,12 +52,12 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     let speed = SpeedLayer(catalog: configuration.pipelines)
     var speedConfiguration = configuration.speed
     speedConfiguration.futureSkew = .seconds(configuration.validation.maxFutureSkewSeconds)
-    let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger)
     let metrics = configuration.metrics
+    let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger, metrics: metrics.factory)
     let committer = GroupCommitter(
         store: RawLogWriter(client: client, reachability: DatabaseReachability(configuration.database)),
         configuration: configuration.groupCommit, logger: logger,
-        metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.wake() })
+        metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.handOff($0) })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
     let alerts = AlertsParts(configuration: configuration, client: client, speed: speed, engine: engine, logger: logger)
 

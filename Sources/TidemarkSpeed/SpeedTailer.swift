@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -9,13 +10,18 @@ import TidemarkRawLog
 /// Feeds the speed layer from the raw log, in `seq` order, and switches views to newer
 /// batches. On start it rebuilds every view from the log above its batch watermark.
 ///
-/// It polls, so events written by other server processes sharing the database arrive too;
-/// `wake()` (called after local commits and by queries that saw a newer batch) cuts the wait.
+/// Events this server stored arrive through `handOff(_:)`, straight from the group commit, and
+/// are folded without reading them back when they are the next ones in the log (nothing else
+/// was committed since the tail); otherwise the tailer reads the log. It also polls, so events
+/// written by other server processes sharing the database arrive too; `wake()` (called by
+/// queries that saw a newer batch) cuts the wait.
 public final class SpeedTailer: Service, Sendable {
     public struct Configuration: Sendable {
         public var pollInterval: Duration = .milliseconds(100)
         public var batchCheckInterval: Duration = .seconds(1)
         public var pageSize = 5_000
+        /// Most events waiting in hand-offs; past it they are dropped and read back instead.
+        public var maxHandedOffEvents = 100_000
         /// How far ahead of the clock `occurred_at` may be (the validation rule): an event that
         /// occurred within the rolling windows' 48 hours may have been received that much earlier.
         public var futureSkew: Duration = .seconds(300)
@@ -32,15 +38,33 @@ public final class SpeedTailer: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     private let wakeRequest = Mutex<WakeRequest?>(nil)
+    private let handedOff = Mutex(HandOffs())
+    /// Events folded from hand-offs and from reads of the log.
+    private let foldedHandedOff: Counter
+    private let foldedReadBack: Counter
+    private let handedOffTotal = Atomic(0)
     /// Batches already reported as computed from another definition (logged once each).
     private let warnedGenerations = Mutex<Set<Int64>>([])
 
-    enum WakeRequest {
+    /// Ordered: a later case asks for more than an earlier one.
+    enum WakeRequest: Comparable {
+        case foldHandedOff
         case readLog
         case readLogAndBatches
     }
 
-    public init(speed: SpeedLayer, client: PostgresClient, configuration: Configuration = .init(), logger: Logger) {
+    struct HandOffs {
+        var batches: [LoggedBatch] = []
+        var events = 0
+    }
+
+    public init(
+        speed: SpeedLayer, client: PostgresClient, configuration: Configuration = .init(), logger: Logger,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) {
+        let folded = "tidemark_speed_folded_events_total"
+        foldedHandedOff = Counter(label: folded, dimensions: [("source", "handoff")], factory: metrics)
+        foldedReadBack = Counter(label: folded, dimensions: [("source", "log")], factory: metrics)
         self.speed = speed
         self.client = client
         self.reader = RawLogReader(client: client, logger: logger)
@@ -51,17 +75,90 @@ public final class SpeedTailer: Service, Sendable {
     /// Look at the log now rather than at the next poll; with `checkBatches`, at the
     /// published batches too (a query saw a newer one).
     public func wake(checkBatches: Bool = false) {
-        wakeRequest.withLock { request in
-            if checkBatches || request == .readLogAndBatches {
-                request = .readLogAndBatches
+        wake(checkBatches ? .readLogAndBatches : .readLog)
+    }
+
+    private func wake(_ wanted: WakeRequest) {
+        wakeRequest.withLock { request in request = max(request ?? wanted, wanted) }
+    }
+
+    /// Events the group commit just stored, to be folded without reading them back (see the
+    /// type's documentation). Cheap: the tailer's task folds them.
+    public func handOff(_ batch: LoggedBatch) {
+        handedOff.withLock { pending in
+            if pending.events + batch.events.count > configuration.maxHandedOffEvents {
+                // The tailer is behind (a start-up rebuild, a slow database): it reads these back.
+                pending = HandOffs()
             } else {
-                request = .readLog
+                pending.batches.append(batch)
+                pending.events += batch.events.count
             }
         }
+        wake(.foldHandedOff)
+    }
+
+    /// Folds the waiting hand-offs that continue the log from the tail, oldest first (two
+    /// writers may hand theirs over in either order), and keeps those that start further on.
+    /// - Returns: `gapEnd`, the `previous` of the first one kept: the log must be read up to
+    ///   it (events another server committed, or ones whose hand-off was dropped); and
+    ///   `readRest`, when the log had been read into the middle of one (it is dropped, and the
+    ///   rest of it read back).
+    private func foldHandedOff() -> (gapEnd: Int64?, readRest: Bool) {
+        var batches = handedOff.withLock { pending in
+            defer { pending = HandOffs() }
+            return pending.batches
+        }
+        batches.sort { $0.previous < $1.previous }
+        var kept: [LoggedBatch] = []
+        var readRest = false
+        for batch in batches {
+            let tail = speed.tail
+            // Already read back from the log.
+            guard let last = batch.events.last, last.seq > tail else { continue }
+            if batch.previous == tail {
+                speed.fold(batch.events)
+                foldedHandedOff.increment(by: batch.events.count)
+                handedOffTotal.add(batch.events.count, ordering: .relaxed)
+            } else if batch.previous < tail {
+                readRest = true
+            } else {
+                kept.append(batch)
+            }
+        }
+        if !kept.isEmpty {
+            let events = kept.reduce(0) { $0 + $1.events.count }
+            handedOff.withLock { pending in
+                pending.batches.insert(contentsOf: kept, at: 0)
+                pending.events += events
+            }
+        }
+        return (kept.first?.previous, readRest)
+    }
+
+    /// Events folded from hand-offs so far, for tests.
+    package var eventsFoldedFromHandOffs: Int { handedOffTotal.load(ordering: .relaxed) }
+
+    /// Folds the waiting hand-offs that continue the log, as the service does when one
+    /// arrives, without reading the log: for tests that drive the tailer themselves.
+    package func foldHandOffs() {
+        if speed.isCaughtUp {
+            _ = foldHandedOff()
+        } else {
+            handedOff.withLock { $0 = HandOffs() }
+        }
+    }
+
+    private func readLog(upTo: Int64?) async throws -> Int {
+        let events = try await reader.events(after: speed.tail, upTo: upTo, limit: configuration.pageSize)
+        speed.fold(events)
+        foldedReadBack.increment(by: events.count)
+        return events.count
     }
 
     public func run() async throws {
         var lastBatchCheck = ContinuousClock.now - configuration.batchCheckInterval
+        var lastRead = ContinuousClock.now
+        var readNow = true
         var lastFailureLogged: ContinuousClock.Instant?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
@@ -71,9 +168,32 @@ public final class SpeedTailer: Service, Sendable {
                     lastBatchCheck = .now
                     checkedBatches = true
                 }
-                let events = try await reader.events(after: speed.tail, limit: configuration.pageSize)
-                speed.fold(events)
-                if events.count == configuration.pageSize { continue }
+                // Until caught up the tail is far behind, and the reads cover the hand-offs.
+                var gapEnd: Int64?
+                if speed.isCaughtUp {
+                    let handed = foldHandedOff()
+                    gapEnd = handed.gapEnd
+                    if handed.readRest || gapEnd != nil { readNow = true }
+                } else {
+                    handedOff.withLock { $0 = HandOffs() }
+                    readNow = true
+                }
+                if readNow || lastRead.duration(to: .now) >= configuration.pollInterval {
+                    lastRead = .now
+                    // Not past a kept hand-off: the read fills the gap before it, then it is folded.
+                    let count = try await readLog(upTo: gapEnd)
+                    if count == configuration.pageSize || (gapEnd != nil && count > 0) {
+                        readNow = true
+                        continue
+                    }
+                    if let gapEnd, count == 0 {
+                        // The log lacks what the hand-offs say precedes them: trust the log.
+                        logger.error(
+                            "hand-offs do not follow the raw log; reading it instead", metadata: ["tail": "\(speed.tail)", "gap_end": "\(gapEnd)"])
+                        handedOff.withLock { $0 = HandOffs() }
+                    }
+                    readNow = false
+                }
                 if !speed.isCaughtUp && checkedBatches {
                     speed.markCaughtUp()
                     logger.info("speed layer caught up", metadata: ["tail": "\(speed.tail)"])
@@ -86,17 +206,21 @@ public final class SpeedTailer: Service, Sendable {
                     lastFailureLogged = .now
                 }
                 try? await Task.sleep(for: .seconds(1))
+                readNow = true
                 continue
             }
-            // Sleep until woken or the poll interval passes; a wake-up also re-reads the batches.
-            // (Short slices: cheaper to reason about than a cancellable wait, and 200 timer
-            // wake-ups a second cost nothing measurable.)
+            // Sleep until woken or the poll interval passes. A wait that ends without a wake-up is
+            // a poll, and reads the log; a hand-off alone needs no read; a wake by a query that
+            // saw a newer batch also re-reads the batches. (Short slices: cheaper to reason about
+            // than a cancellable wait, and 200 timer wake-ups a second cost nothing measurable.)
             let deadline = ContinuousClock.now + configuration.pollInterval
+            readNow = true
             while ContinuousClock.now < deadline, !Task.isCancelled {
                 if let request = wakeRequest.withLock({ request in
                     defer { request = nil }; return request
                 }) {
                     if request == .readLogAndBatches { lastBatchCheck = .now - configuration.batchCheckInterval }
+                    readNow = request >= .readLog
                     break
                 }
                 try? await Task.sleep(for: .milliseconds(5))
@@ -108,6 +232,7 @@ public final class SpeedTailer: Service, Sendable {
     /// tools that drive the speed layer without running the service.
     public func catchUp() async throws {
         try await switchToPublishedBatches()
+        foldHandOffs()
         while true {
             let events = try await reader.events(after: speed.tail, limit: configuration.pageSize)
             speed.fold(events)

@@ -12,7 +12,8 @@ import TidemarkSpeed
 import TidemarkTestSupport
 
 /// Random event streams (duplicates, late events, returns, counts, adjustments, ties) written
-/// to a real raw log and split by batch runs at random points: for every shipped view the
+/// to a real raw log, handed to the speed layer or read back from the log (a random mix),
+/// and split by batch runs at random points: for every shipped view the
 /// merged answer (batch at W ⊕ speed above W) equals `Oracle`'s recomputation, before and
 /// after the speed layer switches to a newer batch, and an incremental batch equals `--full`.
 ///
@@ -32,20 +33,23 @@ import TidemarkTestSupport
             seeds = (0..<cases).map { _ in source.next() }
         }
         let catalog = try ShippedPipelines.catalog()
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let handedOff = try await withThrowingTaskGroup(of: Int.self) { group in
             for worker in 0..<Self.workers {
                 let mine = seeds.enumerated().filter { $0.offset % Self.workers == worker }.map(\.element)
                 guard !mine.isEmpty else { continue }
                 group.addTask {
                     try await TestDatabase.withFreshDatabase { _, client in
+                        var handedOff = 0
                         for seed in mine {
-                            try await PropertyCase(seed: seed, catalog: catalog, client: client).run()
+                            handedOff += try await PropertyCase(seed: seed, catalog: catalog, client: client).run()
                         }
+                        return handedOff
                     }
                 }
             }
-            try await group.waitForAll()
+            return try await group.reduce(0, +)
         }
+        if seeds.count >= 20 { #expect(handedOff > 0, "some events reached the speed layer by hand-off") }
     }
 }
 
@@ -59,7 +63,8 @@ struct PropertyCase {
         return logger
     }()
 
-    func run() async throws {
+    /// - Returns: how many events the speed layer folded from hand-offs.
+    func run() async throws -> Int {
         var random = SplitMix64(seed: seed)
         let events = Self.randomStream(&random)
         let chunks = Self.split(events, &random)
@@ -72,8 +77,13 @@ struct PropertyCase {
         let tailer = SpeedTailer(speed: speed, client: client, logger: logger)
         let engine = QueryEngine(speed: speed, tailer: nil, batchReader: BatchReader(client: client, logger: logger))
         var written: [Event] = []
+        // In most cases the writer hands what it stored to the speed layer, as the server does;
+        // some hand-offs are lost, like another server's events, so the log must fill the gaps.
+        let handsOff = random.chance(0.7)
         for (index, chunk) in chunks.enumerated() {
-            _ = try await writer.append(chunk, logger: logger)
+            let outcome = try await writer.append(chunk, logger: logger)
+            if handsOff, let stored = outcome.stored, !random.chance(0.2) { tailer.handOff(stored) }
+            if handsOff, random.chance(0.5) { tailer.foldHandOffs() }
             written += chunk
             if index == chunks.count / 2 { try await tailer.catchUp() }  // a speed layer with history before the switch
             if batchAfter.contains(index) { _ = try await runner.run(client: client, mode: .incremental) }
@@ -90,6 +100,7 @@ struct PropertyCase {
         _ = try await runner.run(client: client, mode: .full)
         let full = try await snapshot()
         #expect(incremental == full, "seed \(seed): incremental batch tables differ from --full")
+        return tailer.eventsFoldedFromHandOffs
     }
 
     func compare(_ engine: QueryEngine, _ expected: [String: Oracle.Rows], _ stored: [Event], stage: String) async throws {

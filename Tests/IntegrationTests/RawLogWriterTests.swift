@@ -26,7 +26,7 @@ import TidemarkTestSupport
         try await TestDatabase.withFreshDatabase { url, client in
             let writer = RawLogWriter(client: client, reachability: DatabaseReachability(url))
             let stored = try await writer.append([Sample.sale("r-1")], logger: TestServer.quietLogger)
-            #expect(stored == [true])
+            #expect(stored.isNew == [true])
             #expect(await DatabaseReachability(url).answers())
         }
         let nowhere = try {
@@ -46,14 +46,28 @@ import TidemarkTestSupport
     }
 
     /// Both write paths (one statement, and lock-check-COPY) must store the same rows, with
-    /// absent values as NULL and special characters intact, and agree on what was new.
+    /// absent values as NULL and special characters intact, and agree on what was new. What
+    /// they report as stored (handed to the speed layer instead of reading it back) must be
+    /// exactly what the log then reads, `seq`s included, continuing from `previous`.
     @Test(arguments: [0, 1_000])
     func bothPathsStoreTheSameRows(singleStatementLimit: Int) async throws {
         try await TestDatabase.withFreshDatabase { _, client in
             let writer = RawLogWriter(client: client, singleStatementLimit: singleStatementLimit)
+            let reader = RawLogReader(client: client, logger: TestServer.quietLogger)
             let logger = TestServer.quietLogger
-            #expect(try await writer.append(Self.mixed, logger: logger) == [true, true, true, true, true, false])
-            #expect(try await writer.append([Sample.sale("w-6"), Sample.sale("w-3")], logger: logger) == [true, false])
+            let first = try await writer.append(Self.mixed, logger: logger)
+            #expect(first.isNew == [true, true, true, true, true, false])
+            // A batch of stored ids only: nothing new, nothing to hand over.
+            #expect(try await writer.append(Array(Self.mixed.prefix(2)), logger: logger).stored == nil)
+            let second = try await writer.append([Sample.sale("w-6"), Sample.sale("w-3")], logger: logger)
+            #expect(second.isNew == [true, false])
+
+            let log = try await reader.events(after: 0, limit: 100)
+            #expect(first.stored?.previous == 0)
+            #expect(first.stored?.events == Array(log.prefix(5)))
+            #expect(second.stored?.previous == log[4].seq)
+            #expect(second.stored?.events == Array(log.suffix(1)))
+            #expect(log.map(\.event) == Array(Self.mixed.prefix(5)) + [Sample.sale("w-6")])
 
             let rows = try await client.query(
                 """
@@ -89,8 +103,8 @@ import TidemarkTestSupport
             let both = try await writer.append([composed, decomposed], logger: TestServer.quietLogger)
             let again = try await writer.append([decomposed], logger: TestServer.quietLogger)
             let stored = try await client.scalar("SELECT count(*)::bigint FROM events")
-            #expect(both == [true, true])
-            #expect(again == [false])
+            #expect(both.isNew == [true, true])
+            #expect(again.isNew == [false])
             #expect(stored == 2)
         }
     }
@@ -105,20 +119,20 @@ import TidemarkTestSupport
             func batch(_ range: Range<Int>) -> [Event] { range.map { Sample.sale("hint-\($0)") } }
             func allNew(_ count: Int) -> [Bool] { Array(repeating: true, count: count) }
             #expect(writer.duplicateHint.expectsRepeats, "a new writer looks up first")
-            #expect(try await writer.append(batch(0..<100), logger: logger) == allNew(100))
+            #expect(try await writer.append(batch(0..<100), logger: logger).isNew == allNew(100))
             #expect(!writer.duplicateHint.expectsRepeats, "a clean first batch stops the lookups")
-            #expect(try await writer.append(batch(100..<200), logger: logger) == allNew(100))
+            #expect(try await writer.append(batch(100..<200), logger: logger).isNew == allNew(100))
 
             // Unchecked, with repeats: the COPY fails and the batch is redone under the lock.
-            let mixed = try await writer.append(batch(150..<250), logger: logger)
+            let mixed = try await writer.append(batch(150..<250), logger: logger).isNew
             #expect(mixed == Array(repeating: false, count: 50) + allNew(50))
             #expect(writer.duplicateHint.expectsRepeats)
             // Checked first and still repeating: the count starts again.
-            #expect(try await writer.append(batch(240..<260), logger: logger) == Array(repeating: false, count: 10) + allNew(10))
+            #expect(try await writer.append(batch(240..<260), logger: logger).isNew == Array(repeating: false, count: 10) + allNew(10))
             for round in 1...DuplicateHint.lookupsAfterRepeat {
                 #expect(writer.duplicateHint.expectsRepeats, "lookup \(round) after the last repeat")
                 let start = 1_000 + round * 10
-                #expect(try await writer.append(batch(start..<(start + 10)), logger: logger) == allNew(10))
+                #expect(try await writer.append(batch(start..<(start + 10)), logger: logger).isNew == allNew(10))
             }
             #expect(!writer.duplicateHint.expectsRepeats)
             let stored = 260 + 10 * DuplicateHint.lookupsAfterRepeat
@@ -129,21 +143,33 @@ import TidemarkTestSupport
 
     /// Large batches are checked before the lock; when two writers race on the same ids, the
     /// loser's COPY meets the unique index and is redone under the lock. Each id must be
-    /// reported new exactly once and stored once.
+    /// reported new exactly once and stored once; and what each reports as stored must chain:
+    /// the second commit's `previous` is the first's last `seq`, although the failed COPY
+    /// burnt `seq` values in between.
     @Test func concurrentLargeBatchesWithSharedIdsStoreEachOnce() async throws {
         try await TestDatabase.withFreshDatabase { _, client in
             let writer = RawLogWriter(client: client, singleStatementLimit: 0)
+            let reader = RawLogReader(client: client, logger: TestServer.quietLogger)
+            var tail: Int64 = 0
             for round in 0..<10 {
                 let shared = (0..<300).map { Sample.sale("r\(round)-shared-\($0)") }
-                let results = try await withThrowingTaskGroup(of: [Bool].self) { group in
+                let outcomes = try await withThrowingTaskGroup(of: AppendOutcome.self) { group in
                     for side in 0..<2 {
                         group.addTask {
                             let own = (0..<200).map { Sample.sale("r\(round)-own\(side)-\($0)") }
                             return try await writer.append(shared + own, logger: TestServer.quietLogger)
                         }
                     }
-                    return try await group.reduce(into: [[Bool]]()) { $0.append($1) }
+                    return try await group.reduce(into: [AppendOutcome]()) { $0.append($1) }
                 }
+                let results = outcomes.map(\.isNew)
+                let batches = outcomes.compactMap(\.stored).sorted { $0.previous < $1.previous }
+                #expect(batches.count == 2)
+                #expect(batches.first?.previous == tail, "round \(round)")
+                #expect(batches.last?.previous == batches.first?.events.last?.seq, "round \(round)")
+                let log = try await reader.events(after: tail, limit: 10_000)
+                #expect(batches.flatMap(\.events) == log, "round \(round)")
+                tail = log.last?.seq ?? tail
                 for index in 0..<300 {
                     #expect(results[0][index] != results[1][index], "round \(round): shared id \(index) new for both or neither")
                 }

@@ -37,4 +37,66 @@ import TidemarkTestSupport
             }
         }
     }
+
+    /// Both servers take posts at once, half of them repeats of ids the other server was sent:
+    /// each speed layer folds its own commits from hand-offs and reads the other's from the
+    /// log, and both must end at the exact total (a hand-off folded out of turn would count
+    /// events twice, or skip the other server's).
+    @Test func concurrentPostsToBothServersLeaveBothSpeedLayersExact() async throws {
+        try await TestServer.run { first in
+            var configuration = ServerConfiguration(database: first.databaseURL, pipelines: try ShippedPipelines.catalog())
+            configuration.port = 0
+            configuration.requireAPIKeys = false
+            let app = buildApplication(configuration: configuration, logger: TestServer.quietLogger)
+            try await app.test(.live) { client in
+                let servers = [first.http, HTTPTestClient(baseURL: "http://127.0.0.1:\(try #require(client.port))")]
+                func body(client: Int, request: Int) -> String {
+                    let events = (0..<4).map { event in
+                        Sample.saleJSON(id: "c\(client)-r\(request)-e\(event)", overriding: ["quantity": 1 + (client + request + event) % 5])
+                    }
+                    return "[" + events.joined(separator: ",") + "]"
+                }
+                let (clients, requests) = (8, 25)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for client in 0..<clients {
+                        group.addTask {
+                            for request in 0..<requests {
+                                let server = servers[(client + request) % 2]
+                                #expect(try await server.post("/v1/events", text: body(client: client, request: request)).status == 200)
+                                if request > 0 {
+                                    // The previous request again, to the other server: all duplicates.
+                                    let again = try await server.post("/v1/events", text: body(client: client, request: request - 1))
+                                    #expect(again.json["duplicates"] as? Int == 4)
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                var expected = 0
+                for client in 0..<clients {
+                    for request in 0..<requests { for event in 0..<4 { expected += 1 + (client + request + event) % 5 } }
+                }
+                for server in servers {
+                    var units: Int?
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while ContinuousClock.now < deadline {
+                        let answer = try await server.get("/v1/views/sales_by_store_day?grain=all&group_by=")
+                        units = (answer.json["rows"] as? [[String: Any]])?.first?["units_sold"] as? Int
+                        if units == expected { break }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    #expect(units == expected, "\(server.baseURL) holds every event once")
+                    let metrics = try await server.get("/metrics").text
+                    #expect(Self.folded(metrics, source: "handoff") > 0, "\(server.baseURL) folded its own commits without reading them back")
+                    #expect(Self.folded(metrics, source: "log") > 0, "\(server.baseURL) read the other server's events from the log")
+                }
+            }
+        }
+    }
+
+    static func folded(_ metrics: String, source: String) -> Double {
+        let prefix = "tidemark_speed_folded_events_total{source=\"\(source)\"} "
+        return metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Double($0.dropFirst(prefix.count)) } ?? 0
+    }
 }

@@ -3,6 +3,7 @@ import ServiceLifecycle
 import Testing
 import TidemarkEvents
 import TidemarkIngest
+import TidemarkRawLog
 import TidemarkTestSupport
 
 /// An in-memory store whose availability the test switches, to drive the committer's
@@ -15,17 +16,21 @@ final class FlakyStore: EventStore {
     /// Calls wait until this turns false, as with a server that stopped answering.
     let hangs = Locked(false)
 
-    func append(_ events: [Event], logger: Logger) async throws -> [Bool] {
+    func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome {
         while hangs.value { try? await Task.sleep(for: .milliseconds(20)) }
         guard reachable.value else { throw Unreachable() }
         transactions.withLock { $0 += 1 }
         return stored.withLock { stored in
             var seen = Set(stored)
-            return events.map { event in
+            let previous = Int64(stored.count)
+            var logged: [LoggedEvent] = []
+            let isNew = events.map { event in
                 guard seen.insert(event.id).inserted else { return false }
                 stored.append(event.id)
+                logged.append(LoggedEvent(seq: Int64(stored.count), event: event))
                 return true
             }
+            return AppendOutcome(isNew: isNew, stored: logged.isEmpty ? nil : LoggedBatch(previous: previous, events: logged))
         }
     }
 
