@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# How far the speed layer trails the raw log under run A's or run B's load: every 200 ms it
+# takes the log's highest `seq` (PostgreSQL), then the speed layer's tail (`/metrics`), and
+# prints the median and the largest gap in events. BENCHMARKS.md's freshness figures come from it.
+#
+# Usage: DATABASE_URL=postgres://... bash scripts/speed-lag.sh a|b [BINARY]
+#   a  1 JSON event per request, 64 connections;  b  1,000 NDJSON events per request, 16
+#   BINARY defaults to .build-release/release/tidemark (`swift build -c release --scratch-path .build-release`)
+# Env: DATABASE_URL  a PostgreSQL role that may create databases (`tidemark db start` prints one)
+#      LAG_SECONDS   seconds of load (default 12; samples start after 2 s)
+#
+# Talks to 127.0.0.1 only; every wait is bounded; stops only the server it started.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+load=${1:-}
+binary=${2:-.build-release/release/tidemark}
+admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
+seconds=${LAG_SECONDS:-12}
+case $load in
+    a) lua=Benchmarks/ingest/one-event.lua connections=64 ;;
+    b) lua=Benchmarks/ingest/ndjson-1000.lua connections=16 ;;
+    *) sed -n '2,12p' "$0" >&2; exit 64 ;;
+esac
+[ -x "$binary" ] || { echo "not an executable: $binary (build it first)" >&2; exit 66; }
+scripts/install-deps.sh wrk
+export PGCONNECT_TIMEOUT=10
+
+server_pid="" database="" wrk_pid=""
+log=$(mktemp)
+source scripts/lib/server-process.sh  # database_url, start_server, stop_server
+cleanup() {
+    local status=$?
+    set +e
+    [ -n "$wrk_pid" ] && { kill "$wrk_pid" 2>/dev/null; wait "$wrk_pid" 2>/dev/null; }
+    stop_server
+    [ -n "$database" ] && psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
+    rm -f "$log" "$log.wrk" "$log.lag"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+database=lag_$(date +%s%N)
+psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database"
+url=$(database_url "$admin_url" "$database")
+start_server "$binary" "$url" "$log"
+
+occurred_at=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+timeout $((seconds + 60)) wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$lua" "http://127.0.0.1:$server_port/v1/events" \
+    -- "lag$(date +%s%N)" "$occurred_at" >"$log.wrk" 2>&1 &
+wrk_pid=$!
+sleep 2
+: >"$log.lag"
+end=$((SECONDS + seconds - 3))
+while [ "$SECONDS" -lt "$end" ]; do
+    logged=$(timeout 10 psql "$url" -X -A -t -c "SELECT coalesce(max(seq), 0) FROM events")
+    tail=$(timeout 10 curl -sf "http://127.0.0.1:$server_port/metrics" | awk '/^tidemark_speed_tail_seq / { printf "%d", $2 }')
+    [ -n "$logged" ] && [ -n "$tail" ] && echo $((logged > tail ? logged - tail : 0)) >>"$log.lag"
+    sleep 0.2
+done
+wait "$wrk_pid" || true
+wrk_pid=""
+grep -E "Requests/sec" "$log.wrk" || true
+sort -n "$log.lag" | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "no samples"; exit 1 }
+    printf "speed layer behind the log: median %d events, max %d events (%d samples)\n", v[int((NR + 1) / 2)], v[NR], NR }'
