@@ -23,21 +23,16 @@ shift 2
 admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
 seconds=${AB_SECONDS:-12}
 export PGCONNECT_TIMEOUT=10
-case $load in
-    a) lua=Benchmarks/ingest/one-event.lua connections=64 ;;
-    b) lua=Benchmarks/ingest/ndjson-1000.lua connections=16 ;;
-    *) echo "LOAD must be a or b" >&2; exit 64 ;;
-esac
+source scripts/lib/server-process.sh  # database_url, start_server, stop_server, load_settings, stop_load
+load_settings "$load" || { echo "LOAD must be a or b" >&2; exit 64; }
 for binary in "$@"; do [ -x "$binary" ] || { echo "not an executable: $binary" >&2; exit 66; }; done
 
 server_pid="" database=""
 log=$(mktemp)
-source scripts/lib/server-process.sh  # database_url, start_server, stop_server
 cleanup() {
     local status=$?
     set +e
-    stop_server
-    [ -n "$database" ] && psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
+    stop_load
     rm -f "$log"
     exit "$status"
 }

@@ -17,24 +17,18 @@ load=${1:-}
 binary=${2:-.build-release/release/tidemark}
 admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
 seconds=${LAG_SECONDS:-12}
-case $load in
-    a) lua=Benchmarks/ingest/one-event.lua connections=64 ;;
-    b) lua=Benchmarks/ingest/ndjson-1000.lua connections=16 ;;
-    *) sed -n '2,12p' "$0" >&2; exit 64 ;;
-esac
+source scripts/lib/server-process.sh  # database_url, start_server, stop_server, load_settings, stop_load
+load_settings "$load" || { sed -n '2,12p' "$0" >&2; exit 64; }
 [ -x "$binary" ] || { echo "not an executable: $binary (build it first)" >&2; exit 66; }
 scripts/install-deps.sh wrk
 export PGCONNECT_TIMEOUT=10
 
 server_pid="" database="" wrk_pid=""
 log=$(mktemp)
-source scripts/lib/server-process.sh  # database_url, start_server, stop_server
 cleanup() {
     local status=$?
     set +e
-    [ -n "$wrk_pid" ] && { kill "$wrk_pid" 2>/dev/null; wait "$wrk_pid" 2>/dev/null; }
-    stop_server
-    [ -n "$database" ] && psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
+    stop_load
     rm -f "$log" "$log.wrk" "$log.lag"
     exit "$status"
 }

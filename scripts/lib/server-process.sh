@@ -1,4 +1,5 @@
-# Sourced by the benchmark scripts: starting and stopping the `tidemark serve` they measure.
+# Sourced by the benchmark scripts: starting and stopping the `tidemark serve` they measure,
+# and the loads they run against it.
 # The server's PID is kept in `server_pid` (empty when none runs), its port in `server_port`.
 
 # ADMIN_URL NAME -> the same URL (user, password, options) naming database NAME instead.
@@ -39,4 +40,29 @@ stop_server() {
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -0 "$pid" 2>/dev/null && { echo "server $pid did not stop in 30 s; sending SIGKILL" >&2; kill -KILL "$pid" 2>/dev/null || true; }
     wait "$pid" 2>/dev/null || true
+}
+
+# LOAD -> sets `lua` and `connections` for run A's load (a: one JSON event per request, 64
+# connections) or run B's (b: 1,000 NDJSON events per request, 16); returns 1 for anything else.
+load_settings() {
+    case $1 in
+        a) lua=Benchmarks/ingest/one-event.lua connections=64 ;;
+        b) lua=Benchmarks/ingest/ndjson-1000.lua connections=16 ;;
+        *) return 1 ;;
+    esac
+}
+
+# The teardown of a script that runs one load: stops wrk (`wrk_pid`) and the server, and
+# drops `database` through `admin_url`. Each is skipped when not set.
+stop_load() {
+    if [ -n "${wrk_pid:-}" ]; then
+        kill "$wrk_pid" 2>/dev/null || true
+        wait "$wrk_pid" 2>/dev/null || true
+        wrk_pid=""
+    fi
+    stop_server
+    if [ -n "${database:-}" ]; then
+        psql "$admin_url" -X -q -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
+        database=""
+    fi
 }
