@@ -9,12 +9,7 @@ import TidemarkTestSupport
 @Suite struct TwoServersTests {
     @Test func eventsPostedToOneServerAreAnsweredByTheOther() async throws {
         try await TestServer.run { first in
-            var configuration = ServerConfiguration(database: first.databaseURL, pipelines: try ShippedPipelines.catalog())
-            configuration.port = 0
-            configuration.requireAPIKeys = false
-            let app = buildApplication(configuration: configuration, logger: TestServer.quietLogger)
-            try await app.test(.live) { client in
-                let second = HTTPTestClient(baseURL: "http://127.0.0.1:\(try #require(client.port))")
+            try await Self.withSecondServer(sharing: first) { second in
                 let toFirst = [
                     Sample.saleJSON(id: "a1", overriding: ["quantity": 2]), Sample.saleJSON(id: "a2", overriding: ["quantity": 3]),
                 ]
@@ -24,15 +19,7 @@ import TidemarkTestSupport
                 #expect(posted.json["duplicates"] as? Int == 1, "a1 was stored through the other server")
 
                 for server in [first.http, second] {
-                    var units: Int?
-                    let deadline = ContinuousClock.now + .seconds(10)
-                    while ContinuousClock.now < deadline {
-                        let answer = try await server.get("/v1/views/sales_by_store_day?grain=all&group_by=")
-                        units = (answer.json["rows"] as? [[String: Any]])?.first?["units_sold"] as? Int
-                        if units == 10 { break }
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                    #expect(units == 10, "\(server.baseURL) answers every node's events")
+                    #expect(try await Self.unitsSold(server, awaiting: 10) == 10, "\(server.baseURL) answers every node's events")
                 }
             }
         }
@@ -44,12 +31,8 @@ import TidemarkTestSupport
     /// events twice, or skip the other server's).
     @Test func concurrentPostsToBothServersLeaveBothSpeedLayersExact() async throws {
         try await TestServer.run { first in
-            var configuration = ServerConfiguration(database: first.databaseURL, pipelines: try ShippedPipelines.catalog())
-            configuration.port = 0
-            configuration.requireAPIKeys = false
-            let app = buildApplication(configuration: configuration, logger: TestServer.quietLogger)
-            try await app.test(.live) { client in
-                let servers = [first.http, HTTPTestClient(baseURL: "http://127.0.0.1:\(try #require(client.port))")]
+            try await Self.withSecondServer(sharing: first) { second in
+                let servers = [first.http, second]
                 func body(client: Int, request: Int) -> String {
                     let events = (0..<4).map { event in
                         Sample.saleJSON(id: "c\(client)-r\(request)-e\(event)", overriding: ["quantity": 1 + (client + request + event) % 5])
@@ -78,21 +61,37 @@ import TidemarkTestSupport
                     for request in 0..<requests { for event in 0..<4 { expected += 1 + (client + request + event) % 5 } }
                 }
                 for server in servers {
-                    var units: Int?
-                    let deadline = ContinuousClock.now + .seconds(10)
-                    while ContinuousClock.now < deadline {
-                        let answer = try await server.get("/v1/views/sales_by_store_day?grain=all&group_by=")
-                        units = (answer.json["rows"] as? [[String: Any]])?.first?["units_sold"] as? Int
-                        if units == expected { break }
-                        try await Task.sleep(for: .milliseconds(50))
-                    }
-                    #expect(units == expected, "\(server.baseURL) holds every event once")
+                    #expect(try await Self.unitsSold(server, awaiting: expected) == expected, "\(server.baseURL) holds every event once")
                     let metrics = try await server.get("/metrics").text
                     #expect(Self.folded(metrics, source: "handoff") > 0, "\(server.baseURL) folded its own commits without reading them back")
                     #expect(Self.folded(metrics, source: "log") > 0, "\(server.baseURL) read the other server's events from the log")
                 }
             }
         }
+    }
+
+    /// Runs `body` with a client of a second, in-process server on `first`'s database.
+    static func withSecondServer(sharing first: TestServer, _ body: @escaping @Sendable (HTTPTestClient) async throws -> Void) async throws {
+        var configuration = ServerConfiguration(database: first.databaseURL, pipelines: try ShippedPipelines.catalog())
+        configuration.port = 0
+        configuration.requireAPIKeys = false
+        let app = buildApplication(configuration: configuration, logger: TestServer.quietLogger)
+        try await app.test(.live) { client in
+            try await body(HTTPTestClient(baseURL: "http://127.0.0.1:\(try #require(client.port))"))
+        }
+    }
+
+    /// The units sold over everything that `server` answers, polled for up to 10 s until it is `expected`.
+    static func unitsSold(_ server: HTTPTestClient, awaiting expected: Int) async throws -> Int? {
+        var units: Int?
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let answer = try await server.get("/v1/views/sales_by_store_day?grain=all&group_by=")
+            units = (answer.json["rows"] as? [[String: Any]])?.first?["units_sold"] as? Int
+            if units == expected { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return units
     }
 
     static func folded(_ metrics: String, source: String) -> Double {
