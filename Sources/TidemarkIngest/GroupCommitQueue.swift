@@ -13,7 +13,8 @@ public struct GroupCommitQueue<Waiter> {
     public enum SubmitDecision: Equatable {
         /// Queued; a writer slot is free, so one must be started.
         case enqueued
-        /// Queued; every writer is busy and will take it when it looks for more work.
+        /// Queued; the busy writers will take it when they look for more work (every slot is
+        /// taken, or too few events wait to start another writer).
         case enqueuedWritersBusy
         /// Queue full: answer 429.
         case rejectedFull
@@ -30,6 +31,9 @@ public struct GroupCommitQueue<Waiter> {
     /// Most transactions in flight at once. With more than one, the next batch is already on
     /// its way while the previous one commits; the advisory lock still orders them.
     public let maxWriters: Int
+    /// Events that must be waiting for a writer beyond the first to start. Below it, requests
+    /// wait for the busy writer and form one larger batch instead.
+    public let extraWriterMinEvents: Int
 
     private var pending: [Pending] = []
     private var head = 0
@@ -38,18 +42,23 @@ public struct GroupCommitQueue<Waiter> {
     public private(set) var isShuttingDown = false
     public private(set) var activeWriters = 0
 
-    public init(capacity: Int, maxBatchEvents: Int, maxWriters: Int = 1) {
-        precondition(capacity > 0 && maxBatchEvents > 0 && maxWriters > 0)
+    public init(capacity: Int, maxBatchEvents: Int, maxWriters: Int = 1, extraWriterMinEvents: Int = 1) {
+        precondition(capacity > 0 && maxBatchEvents > 0 && maxWriters > 0 && extraWriterMinEvents > 0)
         self.capacity = capacity
         self.maxBatchEvents = maxBatchEvents
         self.maxWriters = maxWriters
+        self.extraWriterMinEvents = extraWriterMinEvents
     }
 
     /// Whether another writer should start: there is work and a free writer slot (now taken).
     public mutating func claimWriter() -> Bool {
-        guard pendingRequestCount > 0, activeWriters < maxWriters else { return false }
+        guard pendingRequestCount > 0, writerMayStart else { return false }
         activeWriters += 1
         return true
+    }
+
+    private var writerMayStart: Bool {
+        activeWriters == 0 || (activeWriters < maxWriters && pendingEventCount >= extraWriterMinEvents)
     }
 
     /// A writer found the queue empty and stops.
@@ -68,7 +77,7 @@ public struct GroupCommitQueue<Waiter> {
         if pendingEventCount > 0, pendingEventCount + events.count > capacity { return .rejectedFull }
         pending.append(Pending(events: events, waiter: waiter))
         pendingEventCount += events.count
-        return activeWriters < maxWriters ? .enqueued : .enqueuedWritersBusy
+        return writerMayStart ? .enqueued : .enqueuedWritersBusy
     }
 
     /// Takes the oldest requests, whole, up to `maxBatchEvents` events (at least one request).

@@ -23,6 +23,12 @@ public struct GroupCommitConfiguration: Sendable {
     public var maxBatchEvents: Int = 10_000
     /// Transactions in flight at once (see `GroupCommitQueue.maxWriters`).
     public var writers: Int = 2
+    /// Events that must wait before a second writer starts: more than `RawLogWriter`'s
+    /// 256-id limit of the one-round-trip procedure, so only COPY batches overlap. A COPY takes
+    /// several round trips, and one writer alone lost 7% on 1,000-event requests; with
+    /// 1-event requests one writer and its larger batches did 5-8% better on average
+    /// (BENCHMARKS.md).
+    public var extraWriterMinEvents: Int = 257
     /// How long the writer waits for more requests before writing a batch smaller than
     /// `maxBatchEvents`. Zero relies on natural batching: requests arriving while a
     /// transaction commits form the next one.
@@ -63,7 +69,7 @@ public final class GroupCommitter: Service, Sendable {
         self.state = Mutex(
             GroupCommitQueue(
                 capacity: configuration.queueCapacity, maxBatchEvents: configuration.maxBatchEvents,
-                maxWriters: max(1, configuration.writers)))
+                maxWriters: max(1, configuration.writers), extraWriterMinEvents: max(1, configuration.extraWriterMinEvents)))
         (self.wakeups, self.wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 

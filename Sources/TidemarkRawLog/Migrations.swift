@@ -284,6 +284,8 @@ public enum Migrations {
                 // highest `seq` committed before them (read under the lock, so every earlier
                 // append has committed): the server hands the stored events to its speed layer
                 // instead of reading them back, when nothing else was committed in between.
+                // `previous` stays NULL outside READ COMMITTED (a database or role may default to
+                // another level): there the snapshot predates the lock and could miss a commit.
                 """
                 CREATE PROCEDURE tidemark_append_logged(
                     p_id text[], p_type text[], p_occurred_at text[], p_store_id text[], p_product_id text[],
@@ -294,7 +296,9 @@ public enum Migrations {
                 BEGIN
                     SET LOCAL plan_cache_mode = force_generic_plan;
                     PERFORM pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue));
-                    SELECT coalesce(max(seq), 0) INTO previous FROM events;
+                    IF current_setting('transaction_isolation') = 'read committed' THEN
+                        SELECT coalesce(max(seq), 0) INTO previous FROM events;
+                    END IF;
                     WITH appended AS (
                         \(insertNewEventsReturningSeq)
                     )
@@ -308,8 +312,9 @@ public enum Migrations {
             ]),
     ]
 
-    /// The append itself, shared by `tidemark_append` (migration 2) and
-    /// `tidemark_append_committed` (migration 8): the rows of the argument arrays whose ids are
+    /// The append itself, shared by `tidemark_append` (migration 2),
+    /// `tidemark_append_committed` (migration 8) and, with `seq` returned too,
+    /// `tidemark_append_logged` (migration 9): the rows of the argument arrays whose ids are
     /// new, returning those ids. Frozen like the migrations that use it: a different insert
     /// goes into a new constant and a new migration, or new databases would differ from old ones.
     static let insertNewEvents = """

@@ -44,8 +44,8 @@ public struct RawLogReader: Sendable {
             SELECT \(unescaped: Self.columns)
             FROM events WHERE seq > \(after) AND seq <= \(upTo ?? Int64.max) ORDER BY seq LIMIT \(limit)
             """, logger: logger)
-        // Not reserved for `limit`: the tailer asks for a page of 5,000 after every commit,
-        // and under one-event requests most pages hold a few events, not a megabyte's worth.
+        // Not reserved for `limit`: the tailer asks for a page of 5,000 at every poll and gap,
+        // and most pages hold a few events, not a megabyte's worth.
         var events: [LoggedEvent] = []
         for try await row in rows {
             events.append(try Self.decode(row))

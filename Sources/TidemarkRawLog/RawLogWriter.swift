@@ -7,7 +7,7 @@ import TidemarkEvents
 /// Appends events to the raw log, each `id` at most once, in one transaction per call.
 public struct RawLogWriter: Sendable {
     let client: PostgresClient
-    /// Batches of at most this many distinct ids go through `tidemark_append_committed` (one
+    /// Batches of at most this many distinct ids go through `tidemark_append_logged` (one
     /// round trip, commit included); larger ones through `COPY`, which costs a few round trips but less per row.
     public var singleStatementLimit: Int
     /// Asked when a write has waited `connectionWait` for a connection: the pool keeps a lease
@@ -50,7 +50,11 @@ public struct RawLogWriter: Sendable {
             try await append(events, distinct: distinct, firstPosition: firstPosition, on: connection, logger: logger)
         }
         for position in stored.positions { isNew[position] = true }
-        guard !stored.positions.isEmpty, stored.seqs.count == stored.positions.count else { return AppendOutcome(isNew: isNew, stored: nil) }
+        guard !stored.positions.isEmpty, stored.seqs.count == stored.positions.count else {
+            // Stored, but not handed off (the reason was logged or is the isolation level): the
+            // speed layer reads these events back from the log.
+            return AppendOutcome(isNew: isNew, stored: nil)
+        }
         let logged = zip(stored.positions, stored.seqs).map { LoggedEvent(seq: $1, event: events[$0]) }
         return AppendOutcome(isNew: isNew, stored: LoggedBatch(previous: stored.previous, events: logged))
     }
@@ -77,13 +81,14 @@ public struct RawLogWriter: Sendable {
                 \(columns.channel), \(columns.currency))
                 """, logger: logger)
             var stored = StoredRows()
-            for try await (previous, ids, seqs) in rows.decode((Int64, [String], [Int64]).self) {
-                stored.previous = previous
+            for try await (previous, ids, seqs) in rows.decode((Int64?, [String], [Int64]).self) {
                 for (id, seq) in zip(ids, seqs) {
                     guard let position = firstPosition[EventIDKey(id: id)] else { continue }
                     stored.positions.append(position)
                     stored.seqs.append(seq)
                 }
+                // Nil outside READ COMMITTED (see migration 9): the rows are stored, but not handed off.
+                if let previous { stored.previous = previous } else { stored.seqs = [] }
             }
             return stored
         }
@@ -108,24 +113,82 @@ public struct RawLogWriter: Sendable {
             checkFirst
             ? try await existingIDs(of: distinct, in: events, query: "tidemark_find_existing", connection: connection, logger: logger) : []
         if checkFirst { duplicateHint.checked(foundRepeats: !storedBefore.isEmpty) }
+        let copied: CopiedRows
         do {
-            return try await connection.withTransaction(logger: logger) { connection -> StoredRows in
-                try await connection.query(
-                    "SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))", logger: logger)
+            copied = try await connection.withTransaction(logger: logger) { connection -> CopiedRows in
+                // The lock, and then (a materialized CTE is evaluated first) the sequence's position.
+                let sequence = try await connection.query(
+                    """
+                    WITH locked AS MATERIALIZED (
+                        SELECT pg_advisory_xact_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.rawLogAppend.rawValue))
+                    )
+                    SELECT \(unescaped: Self.sequencePosition) FROM locked
+                    """, logger: logger)
                 return try await copyNew(
-                    excluding: storedBefore, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
+                    excluding: storedBefore, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts,
+                    sequenceBefore: try await Self.firstNumber(of: sequence), on: connection, logger: logger)
             }
         } catch let error where Self.isUniqueViolation(error) {
             // A repeat (or an id another writer stored since the check): written again with
             // the lookup under the lock, and the next batches are looked up first.
             duplicateHint.repeatSeen()
-            return try await connection.withTransaction(logger: logger) { connection -> StoredRows in
+            copied = try await connection.withTransaction(logger: logger) { connection -> CopiedRows in
                 let existing = try await existingIDs(
                     of: distinct, in: events, query: "tidemark_lock_and_find_existing", connection: connection, logger: logger)
+                let sequence = try await connection.query("SELECT \(unescaped: Self.sequencePosition)", logger: logger)
                 return try await copyNew(
-                    excluding: existing, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts, on: connection, logger: logger)
+                    excluding: existing, distinct: distinct, events: events, rows: rows, rowStarts: rowStarts,
+                    sequenceBefore: try await Self.firstNumber(of: sequence), on: connection, logger: logger)
             }
         }
+        return await seqs(of: copied, on: connection, logger: logger)
+    }
+
+    private static func firstNumber(of rows: PostgresRowSequence) async throws -> Int64 {
+        var number: Int64 = 0
+        for try await value in rows.decode(Int64.self) { number = value }
+        return number
+    }
+
+    /// The last value the `seq` sequence handed out (0 before the first).
+    private static let sequencePosition = "coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')::regclass), 0)"
+
+    /// The positions a COPY stored, in row order, and the sequence's position when it began.
+    private struct CopiedRows: Sendable {
+        var positions: [Int] = []
+        var sequenceBefore: Int64 = 0
+    }
+
+    /// The `seq`s of committed COPY rows. Every append takes `seq`s only while holding the lock,
+    /// so the COPY's rows got the values right after the sequence's position when it took the
+    /// lock, one per row in row order, unless something else took one meanwhile: then the
+    /// `seq`s are unknown and the rows are not handed off (the speed layer reads them back).
+    /// Asked after the commit, on the same session (`currval`), so the lock is not held for
+    /// it; a failure here only costs the hand-off, the rows are committed.
+    private func seqs(of copied: CopiedRows, on connection: PostgresConnection, logger: Logger) async -> StoredRows {
+        var stored = StoredRows(positions: copied.positions)
+        guard !copied.positions.isEmpty else { return stored }
+        let count = Int64(copied.positions.count)
+        do {
+            let rows = try await connection.query(
+                """
+                SELECT currval(pg_get_serial_sequence('events', 'seq')),
+                    (SELECT coalesce(max(seq), 0) FROM events WHERE seq <= \(copied.sequenceBefore))
+                """, logger: logger)
+            for try await (last, previous) in rows.decode((Int64, Int64).self) {
+                guard last - copied.sequenceBefore == count else {
+                    logger.warning(
+                        "the raw log's seq sequence was used outside the append lock; the speed layer reads this batch back",
+                        metadata: ["sequence_before": "\(copied.sequenceBefore)", "last": "\(last)", "rows": "\(count)"])
+                    break
+                }
+                stored.previous = previous
+                stored.seqs = Array((copied.sequenceBefore + 1)...last)
+            }
+        } catch {
+            logger.warning("could not read the seqs of a committed batch; the speed layer reads it back", metadata: ["error": "\(error)"])
+        }
+        return stored
     }
 
     /// Runs `body` on a leased connection. While none is leased, every `connectionWait` asks
@@ -175,10 +238,10 @@ public struct RawLogWriter: Sendable {
     /// inside the caller's transaction, which holds the append lock.
     private func copyNew(
         excluding existing: Set<EventIDKey>, distinct: [Int], events: [Event], rows: ByteBuffer, rowStarts: [Int],
-        on connection: PostgresConnection, logger: Logger
-    ) async throws -> StoredRows {
+        sequenceBefore: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws -> CopiedRows {
         let toStore = distinct.indices.filter { !existing.contains(EventIDKey(id: events[distinct[$0]].id)) }
-        guard !toStore.isEmpty else { return StoredRows() }
+        guard !toStore.isEmpty else { return CopiedRows() }
         var rows = rows
         if toStore.count < distinct.count {
             var kept = ByteBuffer()
@@ -192,21 +255,7 @@ public struct RawLogWriter: Sendable {
         try await connection.copyFrom(table: "events", columns: CopyTextEncoder.columns, logger: logger) { writer in
             try await writer.write(rows)
         }
-        // The COPY took its `seq`s one per row, in row order, while holding the append lock, and
-        // every append takes that lock: so they are the last `count` values of the sequence, and
-        // the highest `seq` below them was committed before this transaction took the lock.
-        let count = Int64(toStore.count)
-        let rangeRows = try await connection.query(
-            """
-            SELECT s.last, (SELECT coalesce(max(seq), 0) FROM events WHERE seq <= s.last - \(count))
-            FROM (SELECT currval(pg_get_serial_sequence('events', 'seq')) AS last) AS s
-            """, logger: logger)
-        var stored = StoredRows(positions: toStore.map { distinct[$0] })
-        for try await (last, previous) in rangeRows.decode((Int64, Int64).self) {
-            stored.previous = previous
-            stored.seqs = Array((last - count + 1)...last)
-        }
-        return stored
+        return CopiedRows(positions: toStore.map { distinct[$0] }, sequenceBefore: sequenceBefore)
     }
 
     private static func isUniqueViolation(_ error: any Error) -> Bool {
@@ -263,7 +312,7 @@ private final class LeaseFlag: Sendable {
     var isSet: Bool { value.withLock { $0 } }
 }
 
-/// The arguments of `tidemark_append_committed`: one array per column, absent values as sentinels.
+/// The arguments of `tidemark_append_logged`: one array per column, absent values as sentinels.
 private struct AppendColumns {
     var id: [String] = []
     var type: [String] = []
@@ -280,7 +329,7 @@ private struct AppendColumns {
     var channel: [String] = []
     var currency: [String] = []
 
-    /// `tidemark_append_committed` reads these as NULL; validation never lets them through as values.
+    /// `tidemark_append_logged` reads these as NULL; validation never lets them through as values.
     static let absentText = ""
     static let absentNumber = Int64.min
 

@@ -38,11 +38,12 @@ public final class SpeedTailer: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     private let wakeRequest = Mutex<WakeRequest?>(nil)
-    private let handedOff = Mutex(HandOffs())
+    private let pendingHandOffs = Mutex(HandOffs())
     /// Events folded from hand-offs and from reads of the log.
     private let foldedHandedOff: Counter
     private let foldedReadBack: Counter
     private let handedOffTotal = Atomic(0)
+    private let readBackTotal = Atomic(0)
     /// Batches already reported as computed from another definition (logged once each).
     private let warnedGenerations = Mutex<Set<Int64>>([])
 
@@ -85,16 +86,18 @@ public final class SpeedTailer: Service, Sendable {
     /// Events the group commit just stored, to be folded without reading them back (see the
     /// type's documentation). Cheap: the tailer's task folds them.
     public func handOff(_ batch: LoggedBatch) {
-        handedOff.withLock { pending in
+        let kept = pendingHandOffs.withLock { pending in
+            // While they are folded, the ones kept for later are out of the count for a moment.
             if pending.events + batch.events.count > configuration.maxHandedOffEvents {
                 // The tailer is behind (a start-up rebuild, a slow database): it reads these back.
                 pending = HandOffs()
-            } else {
-                pending.batches.append(batch)
-                pending.events += batch.events.count
+                return false
             }
+            pending.batches.append(batch)
+            pending.events += batch.events.count
+            return true
         }
-        wake(.foldHandedOff)
+        wake(kept ? .foldHandedOff : .readLog)
     }
 
     /// Folds the waiting hand-offs that continue the log from the tail, oldest first (two
@@ -103,8 +106,8 @@ public final class SpeedTailer: Service, Sendable {
     ///   it (events another server committed, or ones whose hand-off was dropped); and
     ///   `readRest`, when the log had been read into the middle of one (it is dropped, and the
     ///   rest of it read back).
-    private func foldHandedOff() -> (gapEnd: Int64?, readRest: Bool) {
-        var batches = handedOff.withLock { pending in
+    private func foldPendingHandOffs() -> (gapEnd: Int64?, readRest: Bool) {
+        var batches = pendingHandOffs.withLock { pending in
             defer { pending = HandOffs() }
             return pending.batches
         }
@@ -127,7 +130,7 @@ public final class SpeedTailer: Service, Sendable {
         }
         if !kept.isEmpty {
             let events = kept.reduce(0) { $0 + $1.events.count }
-            handedOff.withLock { pending in
+            pendingHandOffs.withLock { pending in
                 pending.batches.insert(contentsOf: kept, at: 0)
                 pending.events += events
             }
@@ -135,16 +138,17 @@ public final class SpeedTailer: Service, Sendable {
         return (kept.first?.previous, readRest)
     }
 
-    /// Events folded from hand-offs so far, for tests.
+    /// Events folded from hand-offs and from reads of the log so far, for tests.
     package var eventsFoldedFromHandOffs: Int { handedOffTotal.load(ordering: .relaxed) }
+    package var eventsFoldedFromLog: Int { readBackTotal.load(ordering: .relaxed) }
 
     /// Folds the waiting hand-offs that continue the log, as the service does when one
     /// arrives, without reading the log: for tests that drive the tailer themselves.
-    package func foldHandOffs() {
+    package func foldHandOffsWithoutReading() {
         if speed.isCaughtUp {
-            _ = foldHandedOff()
+            _ = foldPendingHandOffs()
         } else {
-            handedOff.withLock { $0 = HandOffs() }
+            pendingHandOffs.withLock { $0 = HandOffs() }
         }
     }
 
@@ -152,6 +156,7 @@ public final class SpeedTailer: Service, Sendable {
         let events = try await reader.events(after: speed.tail, upTo: upTo, limit: configuration.pageSize)
         speed.fold(events)
         foldedReadBack.increment(by: events.count)
+        readBackTotal.add(events.count, ordering: .relaxed)
         return events.count
     }
 
@@ -171,11 +176,11 @@ public final class SpeedTailer: Service, Sendable {
                 // Until caught up the tail is far behind, and the reads cover the hand-offs.
                 var gapEnd: Int64?
                 if speed.isCaughtUp {
-                    let handed = foldHandedOff()
+                    let handed = foldPendingHandOffs()
                     gapEnd = handed.gapEnd
                     if handed.readRest || gapEnd != nil { readNow = true }
                 } else {
-                    handedOff.withLock { $0 = HandOffs() }
+                    pendingHandOffs.withLock { $0 = HandOffs() }
                     readNow = true
                 }
                 if readNow || lastRead.duration(to: .now) >= configuration.pollInterval {
@@ -190,9 +195,8 @@ public final class SpeedTailer: Service, Sendable {
                         // The log lacks what the hand-offs say precedes them: trust the log.
                         logger.error(
                             "hand-offs do not follow the raw log; reading it instead", metadata: ["tail": "\(speed.tail)", "gap_end": "\(gapEnd)"])
-                        handedOff.withLock { $0 = HandOffs() }
+                        pendingHandOffs.withLock { $0 = HandOffs() }
                     }
-                    readNow = false
                 }
                 if !speed.isCaughtUp && checkedBatches {
                     speed.markCaughtUp()
@@ -232,12 +236,8 @@ public final class SpeedTailer: Service, Sendable {
     /// tools that drive the speed layer without running the service.
     public func catchUp() async throws {
         try await switchToPublishedBatches()
-        foldHandOffs()
-        while true {
-            let events = try await reader.events(after: speed.tail, limit: configuration.pageSize)
-            speed.fold(events)
-            if events.count < configuration.pageSize { break }
-        }
+        foldHandOffsWithoutReading()
+        while try await readLog(upTo: nil) == configuration.pageSize {}
         speed.markCaughtUp()
     }
 

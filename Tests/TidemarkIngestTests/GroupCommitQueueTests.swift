@@ -79,4 +79,22 @@ import TidemarkIngest
         let claimedWithoutWork = queue.claimWriter()
         #expect(!claimedWithoutWork, "the queue is empty again")
     }
+
+    /// A writer beyond the first starts only when enough events wait; until then the busy
+    /// writer takes them as its next, larger batch.
+    @Test func anExtraWriterStartsOnlyForEnoughWaitingEvents() {
+        var queue = GroupCommitQueue<Int>(capacity: 1_000, maxBatchEvents: 500, maxWriters: 2, extraWriterMinEvents: 100)
+        #expect(queue.submit(events(1), waiter: 0) == .enqueued, "no writer yet: one starts for any request")
+        let claimedFirst = queue.claimWriter()
+        #expect(claimedFirst)
+        _ = queue.nextBatch()
+        #expect(queue.submit(events(60), waiter: 1) == .enqueuedWritersBusy)
+        let claimedForSixty = queue.claimWriter()
+        #expect(!claimedForSixty, "60 events wait: the busy writer takes them next")
+        #expect(queue.submit(events(40), waiter: 2) == .enqueued, "100 events wait: worth a second transaction")
+        let claimedSecond = queue.claimWriter()
+        #expect(claimedSecond)
+        #expect(queue.activeWriters == 2)
+        #expect(queue.nextBatch().map(\.waiter) == [1, 2])
+    }
 }

@@ -41,14 +41,39 @@ final class FlakyStore: EventStore {
 }
 
 @Suite struct GroupCommitterTests {
-    func withCommitter(_ store: FlakyStore, _ body: @Sendable (GroupCommitter) async throws -> Void) async throws {
+    func withCommitter(
+        _ store: FlakyStore, onCommit: @escaping @Sendable (LoggedBatch) -> Void = { _ in },
+        _ body: @Sendable (GroupCommitter) async throws -> Void
+    ) async throws {
         var configuration = GroupCommitConfiguration()
         configuration.probeInterval = .milliseconds(10)
-        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
+        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"), onCommit: onCommit)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await committer.run() }
             try await body(committer)
             group.cancelAll()
+        }
+    }
+
+    /// What a commit stored is handed on (to the speed layer) before the request is answered;
+    /// a commit that stored nothing hands on nothing.
+    @Test func storedEventsAreHandedOnBeforeTheAnswer() async throws {
+        let store = FlakyStore()
+        let handed = Locked<[LoggedBatch]>([])
+        let onCommit: @Sendable (LoggedBatch) -> Void = { batch in handed.withLock { $0.append(batch) } }
+        try await withCommitter(store, onCommit: onCommit) { (committer: GroupCommitter) async throws in
+            let first = (0..<3).map { Sample.sale("h-\($0)") }
+            #expect(try await committer.submit(first) == CommitReceipt(accepted: 3, duplicates: 0))
+            #expect(handed.value.map(\.previous) == [0])
+            #expect(handed.value.first?.events.map(\.event) == first)
+            #expect(handed.value.first?.events.map(\.seq) == [1, 2, 3])
+
+            #expect(try await committer.submit(first) == CommitReceipt(accepted: 0, duplicates: 3))
+            #expect(handed.value.count == 1, "nothing stored, nothing handed on")
+
+            #expect(try await committer.submit([first[0], Sample.sale("h-new")]) == CommitReceipt(accepted: 1, duplicates: 1))
+            #expect(handed.value.map(\.previous) == [0, 3])
+            #expect(handed.value.last?.events.map(\.event.id) == ["h-new"])
         }
     }
 
