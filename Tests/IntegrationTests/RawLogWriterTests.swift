@@ -91,6 +91,29 @@ import TidemarkTestSupport
         }
     }
 
+    /// Under another default isolation level the procedure's snapshot predates the lock, so it
+    /// could miss a commit it waited for: it stores the events but hands back no `previous`, so
+    /// nothing is handed off and the speed layer reads them. The COPY path reads its `seq`s
+    /// after the commit, in a fresh snapshot, and still hands off.
+    @Test func outsideReadCommittedOnlyCopyBatchesAreHandedOff() async throws {
+        try await TestDatabase.withFreshDatabase { url, client in
+            try await client.query(
+                "ALTER DATABASE \(unescaped: url.database) SET default_transaction_isolation = 'repeatable read'", logger: TestServer.quietLogger)
+            try await TestDatabase.withClient(url) { client in
+                let logger = TestServer.quietLogger
+                let small = try await RawLogWriter(client: client).append([Sample.sale("rr-1")], logger: logger)
+                #expect(small.isNew == [true])
+                #expect(small.stored == nil)
+                let large = try await RawLogWriter(client: client, singleStatementLimit: 0)
+                    .append([Sample.sale("rr-2"), Sample.sale("rr-3")], logger: logger)
+                let log = try await RawLogReader(client: client, logger: logger).events(after: 0, limit: 10)
+                #expect(log.map(\.event.id) == ["rr-1", "rr-2", "rr-3"])
+                #expect(large.stored?.previous == log.first?.seq)
+                #expect(large.stored?.events == Array(log.dropFirst()))
+            }
+        }
+    }
+
     /// Ids that Swift calls equal but PostgreSQL keeps apart ("é" precomposed and decomposed)
     /// are two events on both paths, in one batch as in two.
     @Test(arguments: [0, 1_000])
