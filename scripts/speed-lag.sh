@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How far the speed layer trails the raw log under run A's or run B's load: every 200 ms it
-# takes the log's highest `seq` (PostgreSQL), then the speed layer's tail (`/metrics`), and
+# takes the speed layer's tail (`/metrics`), then the log's highest `seq` (PostgreSQL), and
 # prints the median and the largest gap in events. BENCHMARKS.md's freshness figures come from it.
 #
 # Usage: DATABASE_URL=postgres://... bash scripts/speed-lag.sh a|b [BINARY]
@@ -49,8 +49,9 @@ sleep 2
 : >"$log.lag"
 end=$((SECONDS + seconds - 3))
 while [ "$SECONDS" -lt "$end" ]; do
-    logged=$(timeout 10 psql "$url" -X -A -t -c "SELECT coalesce(max(seq), 0) FROM events")
-    tail=$(timeout 10 curl -sf "http://127.0.0.1:$server_port/metrics" | awk '/^tidemark_speed_tail_seq / { printf "%d", $2 }')
+    # The tail first: events logged while the log is asked count as lag (errs high, not low).
+    tail=$(timeout 10 curl -sf "http://127.0.0.1:$server_port/metrics" | awk '/^tidemark_speed_tail_seq / { printf "%d", $2 }' || true)
+    logged=$(timeout 10 psql "$url" -X -A -t -c "SELECT coalesce(max(seq), 0) FROM events" || true)
     [ -n "$logged" ] && [ -n "$tail" ] && echo $((logged > tail ? logged - tail : 0)) >>"$log.lag"
     sleep 0.2
 done
