@@ -12,9 +12,10 @@ import TidemarkRawLog
 ///
 /// Events this server stored arrive through `handOff(_:)`, straight from the group commit, and
 /// are folded without reading them back when they are the next ones in the log (nothing else
-/// was committed since the tail); otherwise the tailer reads the log. It also polls, so events
-/// written by other server processes sharing the database arrive too; `wake()` (called by
-/// queries that saw a newer batch) cuts the wait.
+/// was committed since the tail); otherwise the tailer reads the log up to them. Events
+/// written by other server processes sharing the database arrive through those reads, and
+/// through a poll of the log whenever no hand-off came for `pollInterval`; `wake()` (called
+/// by queries that saw a newer batch) cuts the wait.
 public final class SpeedTailer: Service, Sendable {
     public struct Configuration: Sendable {
         public var pollInterval: Duration = .milliseconds(100)
@@ -162,7 +163,6 @@ public final class SpeedTailer: Service, Sendable {
 
     public func run() async throws {
         var lastBatchCheck = ContinuousClock.now - configuration.batchCheckInterval
-        var lastRead = ContinuousClock.now
         var readNow = true
         var lastFailureLogged: ContinuousClock.Instant?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
@@ -183,8 +183,9 @@ public final class SpeedTailer: Service, Sendable {
                     pendingHandOffs.withLock { $0 = HandOffs() }
                     readNow = true
                 }
-                if readNow || lastRead.duration(to: .now) >= configuration.pollInterval {
-                    lastRead = .now
+                // While hand-offs arrive, no poll is needed: another server's commit shows as a
+                // gap before the next one. A poll comes when none arrived for a poll interval.
+                if readNow {
                     // Not past a kept hand-off: the read fills the gap before it, then it is folded.
                     let count = try await readLog(upTo: gapEnd)
                     if count == configuration.pageSize || (gapEnd != nil && count > 0) {

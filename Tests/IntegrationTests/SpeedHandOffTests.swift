@@ -70,7 +70,10 @@ import TidemarkTestSupport
 
             let stored = try await RawLogReader(client: client, logger: logger).events(after: 0, limit: 100_000).map(\.event)
             #expect(tailer.eventsFoldedFromHandOffs + tailer.eventsFoldedFromLog == stored.count, "every stored event folded once")
-            #expect(tailer.eventsFoldedFromHandOffs > 0, "some events were folded from hand-offs")
+            if maxHandedOffEvents > 40 {
+                // (With a bound below the largest batches, hand-offs may all be dropped.)
+                #expect(tailer.eventsFoldedFromHandOffs > 0, "some events were folded from hand-offs")
+            }
             let engine = QueryEngine(speed: speed, tailer: nil, batchReader: BatchReader(client: client, logger: logger))
             try await PropertyCase(seed: seed, catalog: catalog, client: client)
                 .compare(engine, Oracle.allViews(stored), stored, stage: "speed layer fed by hand-offs and reads")
