@@ -12,12 +12,15 @@ public struct APIError: HTTPResponseError, Sendable {
     public var retryAfterSeconds: Int?
     /// What went wrong inside, for the server's log only: never sent to the client.
     public var logDetail: String?
+    /// Sent with the answer, such as `Allow` on `405`.
+    public var headers: HTTPFields
 
     public init(
         _ status: HTTPResponse.Status, code: String, message: String, details: [any Encodable & Sendable] = [],
-        retryAfterSeconds: Int? = nil, logDetail: String? = nil
+        retryAfterSeconds: Int? = nil, logDetail: String? = nil, headers: HTTPFields = [:]
     ) {
         self.logDetail = logDetail
+        self.headers = headers
         self.status = status
         self.code = code
         self.message = message
@@ -26,7 +29,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var headers = HTTPFields()
+        var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         let body = try JSONEncoder.api.encode(Envelope(error: Body(code: code, message: message, details: details.map(AnyEncodable.init))))

@@ -115,6 +115,8 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
         alerts: firingAlerts)
     DashboardController<TidemarkRequestContext>(source: dashboard, authenticator: authenticator, currency: configuration.validation.currency)
         .addRoutes(pages: router, reports: queryRoutes)
+    // Last: it then wraps only the not-found answer (see the type).
+    router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
 
     return ServerParts(
         router: router, client: client,

@@ -28,7 +28,9 @@ public enum OpenAPIDocument {
             and notified to the configured URLs as signed JSON (see `webhooks`).
 
             Every error is JSON: `{"error": {"code": "...", "message": "...", "details": [...]}}`.
-            Every answer carries `X-Request-Id`, the id the server logs the request under.
+            Every answer carries `X-Request-Id`, the id the server logs the request under. A path
+            answers a method it does not take with `405` (`method_not_allowed`) and lists the methods
+            it takes in `Allow`; a path nothing is served at answers `404` (`not_found`).
           license:
             name: Proprietary
         tags:
