@@ -61,7 +61,8 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
     let alerts = AlertsParts(configuration: configuration, client: client, speed: speed, engine: engine, logger: logger)
 
-    let router = Router(context: TidemarkRequestContext.self)
+    // HEAD answers for every GET route: HTTP servers must take both.
+    let router = Router(context: TidemarkRequestContext.self, options: .autoGenerateHeadEndpoints)
     router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
     // Every request at debug level (`--log-level debug`), with its hb.request.id.
     router.add(middleware: LogRequestsMiddleware(.debug))

@@ -31,10 +31,13 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    /// The methods of the routes whose path matches `path`.
+    /// The methods of the routes whose path matches `path`, with `HEAD` wherever `GET` is (the
+    /// router generates those when it is built, after this list was taken).
     func allowedMethods(for path: String) -> Set<HTTPRequest.Method> {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        return Set(routes.filter { Self.matches($0.path, segments) }.map(\.method))
+        var methods = Set(routes.filter { Self.matches($0.path, segments) }.map(\.method))
+        if methods.contains(.get) { methods.insert(.head) }
+        return methods
     }
 
     private static func matches(_ route: RouterPath, _ segments: [Substring]) -> Bool {

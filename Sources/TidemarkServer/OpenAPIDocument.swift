@@ -30,7 +30,8 @@ public enum OpenAPIDocument {
             Every error is JSON: `{"error": {"code": "...", "message": "...", "details": [...]}}`.
             Every answer carries `X-Request-Id`, the id the server logs the request under. A path
             answers a method it does not take with `405` (`method_not_allowed`) and lists the methods
-            it takes in `Allow`; a path nothing is served at answers `404` (`not_found`).
+            it takes in `Allow`; a path nothing is served at answers `404` (`not_found`). Every `GET`
+            also answers `HEAD`.
           license:
             name: Proprietary
         tags:

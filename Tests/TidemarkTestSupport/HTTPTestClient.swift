@@ -71,6 +71,12 @@ public struct HTTPTestClient: Sendable {
         return try await send(request)
     }
 
+    public func head(_ path: String) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .HEAD
+        return try await send(request)
+    }
+
     public func delete(_ path: String, headers: [(String, String)] = []) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .DELETE
