@@ -79,6 +79,11 @@ import TidemarkTestSupport
 
                 let deliveryIDs = Set(receiver.received.value.compactMap { $0.headers["x-tidemark-delivery"] })
                 #expect(deliveryIDs.count == 3)
+                // The deliverer records a delivery after the receiver's answer reaches it, which on a
+                // loaded machine can be after the receiver counted it.
+                try await waitUntil("the third delivery recorded", timeout: .seconds(20)) {
+                    try await server.database.scalar("SELECT count(*) FROM tidemark_webhook_deliveries WHERE delivered_at IS NOT NULL") == 3
+                }
                 #expect(
                     try await server.database.scalar(
                         "SELECT count(*) FROM tidemark_webhook_deliveries WHERE delivered_at IS NOT NULL AND attempts = 1") == 3)
