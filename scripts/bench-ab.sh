@@ -23,22 +23,13 @@ shift 2
 admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
 seconds=${AB_SECONDS:-12}
 export PGCONNECT_TIMEOUT=10
-source scripts/lib/server-process.sh  # database_url, start_server, stop_server, load_settings, stop_load
+source scripts/lib/server-process.sh  # database_url, start_server, load_settings, trap_stop_load
 load_settings "$load" || { echo "LOAD must be a or b" >&2; exit 64; }
 for binary in "$@"; do [ -x "$binary" ] || { echo "not an executable: $binary" >&2; exit 66; }; done
 
 server_pid="" database=""
 log=$(mktemp)
-cleanup() {
-    local status=$?
-    set +e
-    stop_load
-    rm -f "$log"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_stop_load "$log"
 
 for round in $(seq 1 "$rounds"); do
     for binary in "$@"; do

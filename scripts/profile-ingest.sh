@@ -19,7 +19,7 @@ load=${1:-}
 binary=${2:-.build-release/release/tidemark}
 admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
 seconds=${PROFILE_SECONDS:-10}
-source scripts/lib/server-process.sh  # database_url, start_server, stop_server, load_settings, stop_load
+source scripts/lib/server-process.sh  # database_url, start_server, load_settings, trap_stop_load
 load_settings "$load" || { sed -n '2,14p' "$0" >&2; exit 64; }
 [ -x "$binary" ] || { echo "not an executable: $binary (build it first)" >&2; exit 66; }
 scripts/install-deps.sh wrk linux-perf
@@ -31,16 +31,7 @@ data=bench-results/profile-$load-$stamp.data
 report=bench-results/profile-$load-$stamp.txt
 server_pid="" database="" wrk_pid=""
 log=$(mktemp)
-cleanup() {
-    local status=$?
-    set +e
-    stop_load
-    rm -f "$log"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_stop_load "$log"
 
 database=profile_$(date +%s%N)
 psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database"

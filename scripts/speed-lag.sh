@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # How far the speed layer trails the raw log under run A's or run B's load: every 200 ms it
 # takes the speed layer's tail (`/metrics`), then the log's highest `seq` (PostgreSQL), and
-# prints the median and the largest gap in events. BENCHMARKS.md's freshness figures come from it.
+# prints the median and the largest gap in events; then the group commit's transactions, with
+# their average events and commit time (from `/metrics`). BENCHMARKS.md's freshness and
+# commit-time figures come from it.
 #
 # Usage: DATABASE_URL=postgres://... bash scripts/speed-lag.sh a|b [BINARY]
 #   a  1 JSON event per request, 64 connections;  b  1,000 NDJSON events per request, 16
@@ -17,24 +19,15 @@ load=${1:-}
 binary=${2:-.build-release/release/tidemark}
 admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
 seconds=${LAG_SECONDS:-12}
-source scripts/lib/server-process.sh  # database_url, start_server, stop_server, load_settings, stop_load
-load_settings "$load" || { sed -n '2,12p' "$0" >&2; exit 64; }
+source scripts/lib/server-process.sh  # database_url, start_server, load_settings, trap_stop_load
+load_settings "$load" || { sed -n '2,14p' "$0" >&2; exit 64; }
 [ -x "$binary" ] || { echo "not an executable: $binary (build it first)" >&2; exit 66; }
 scripts/install-deps.sh wrk
 export PGCONNECT_TIMEOUT=10
 
 server_pid="" database="" wrk_pid=""
 log=$(mktemp)
-cleanup() {
-    local status=$?
-    set +e
-    stop_load
-    rm -f "$log" "$log.wrk" "$log.lag"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap_stop_load "$log" "$log.wrk" "$log.lag"
 
 database=lag_$(date +%s%N)
 psql "$admin_url" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $database"
@@ -58,6 +51,13 @@ done
 wait "$wrk_pid" || true
 wrk_pid=""
 grep -E "Requests/sec" "$log.wrk" || true
+timeout 10 curl -sf "http://127.0.0.1:$server_port/metrics" | awk '
+    /^tidemark_group_commit_batch_events_(sum|count) / { b[$1] = $2 }
+    /^tidemark_group_commit_duration_seconds_(sum|count) / { d[$1] = $2 }
+    END {
+        n = b["tidemark_group_commit_batch_events_count"]
+        if (n > 0) printf "group commit: %d transactions, %.0f events and %.2f ms each on average\n", n,
+            b["tidemark_group_commit_batch_events_sum"] / n, 1000 * d["tidemark_group_commit_duration_seconds_sum"] / d["tidemark_group_commit_duration_seconds_count"] }' || true
 sort -n "$log.lag" | awk '{ v[NR] = $1 } END {
     if (NR == 0) { print "no samples"; exit 1 }
     printf "speed layer behind the log: median %d events, max %d events (%d samples)\n", v[int((NR + 1) / 2)], v[NR], NR }'

@@ -66,3 +66,12 @@ stop_load() {
         database=""
     fi
 }
+
+# FILE... -> the EXIT, INT and TERM traps of a script that runs one load: on any exit,
+# `stop_load`, then the files removed, keeping the script's exit status.
+trap_stop_load() {
+    load_files=("$@")
+    trap 'status=$?; set +e; stop_load; rm -f "${load_files[@]}"; exit "$status"' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
