@@ -47,13 +47,26 @@ public struct EventBodyDecoder: Sendable {
         }
         if usesFastPath, let events = body.withUnsafeBytes(FlatEventScanner.scanJSON) { return events }
         try Self.requireUTF8(body, line: nil)
+        var events: [WireEvent]
         do {
             if first == UInt8(ascii: "[") {
-                return try JSONDecoder().decode([WireEvent].self, from: body)
+                events = try JSONDecoder().decode([WireEvent].self, from: body)
+            } else {
+                events = [try JSONDecoder().decode(WireEvent.self, from: body)]
             }
-            return [try JSONDecoder().decode(WireEvent.self, from: body)]
         } catch {
             throw MalformedBody(message: Self.describe(error, in: body))
+        }
+        Self.noteRepeatedKeys(in: body, of: &events)
+        return events
+    }
+
+    /// What `JSONDecoder` does not tell: names given twice in an event.
+    private static func noteRepeatedKeys(in json: Data, of events: inout [WireEvent]) {
+        let repeated = json.withUnsafeBytes(RepeatedKeyFinder.repeatedKeys)
+        guard repeated.count == events.count else { return }
+        for (index, names) in repeated.enumerated() {
+            for name in names { events[index].noteRepeated(name) }
         }
     }
 
@@ -77,11 +90,14 @@ public struct EventBodyDecoder: Sendable {
             }
             let text = Data(body[line.range])
             try Self.requireUTF8(text, line: line.number)
+            var decoded: [WireEvent]
             do {
-                events.append(try decoder.decode(WireEvent.self, from: text))
+                decoded = [try decoder.decode(WireEvent.self, from: text)]
             } catch {
                 throw MalformedBody(message: Self.describe(error, in: text), line: line.number)
             }
+            Self.noteRepeatedKeys(in: text, of: &decoded)
+            events += decoded
         }
         return events
     }

@@ -69,6 +69,9 @@ public struct EventValidator: Sendable {
             break
         }
         reader.rejectRemainingFields(type: type)
+        // Two values for one field leave the event ambiguous: a till that sends "quantity"
+        // twice must hear about it, not have one of them stored.
+        for name in wire.repeatedFields { reader.fail(name, "appears more than once in the event; send each field once") }
 
         guard reader.issues.isEmpty, let id, let occurredAt, let storeID, let productID, let payload else {
             return .failure(ValidationFailure(issues: reader.issues))

@@ -80,10 +80,13 @@ struct FlatEventScanner {
             guard expect(UInt8(ascii: ":")) else { return nil }
             skipWhitespace()
             guard let value = scanValue() else { return nil }
-            // A repeated key keeps its first value, as JSONDecoder does.
+            // A repeated key keeps its first value, as JSONDecoder does, and is noted for
+            // validation to refuse.
             switch key {
-            case .known(let field): if event[field] == nil { event[field] = value }
-            case .other(let name): if event[name] == nil { event[name] = value }
+            case .known(let field):
+                if event[field] == nil { event[field] = value } else { event.noteRepeated(field.name) }
+            case .other(let name):
+                if event[name] == nil { event[name] = value } else { event.noteRepeated(name) }
             }
             skipWhitespace()
             if expect(UInt8(ascii: ",")) { continue }

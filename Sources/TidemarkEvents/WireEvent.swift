@@ -88,6 +88,9 @@ public struct WireEvent: Sendable, Hashable {
     var unknown: [String: WireValue]
     /// False when the JSON value was not an object at all.
     public var isObject: Bool
+    /// Names that occur more than once in the object, each once, in order of their second
+    /// occurrence; the first value of each is kept, and validation refuses the event.
+    public internal(set) var repeatedFields: [String] = []
 
     public init(fields: [String: WireValue], isObject: Bool = true) {
         self.init(isObject: isObject)
@@ -112,6 +115,10 @@ public struct WireEvent: Sendable, Hashable {
     subscript(field: WireField) -> WireValue? {
         get { known[field.rawValue] }
         set { known[field.rawValue] = newValue }
+    }
+
+    mutating func noteRepeated(_ name: String) {
+        if !repeatedFields.contains(name) { repeatedFields.append(name) }
     }
 
     public subscript(name: String) -> WireValue? {

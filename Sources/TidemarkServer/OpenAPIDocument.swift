@@ -138,8 +138,8 @@ public enum OpenAPIDocument {
                 with the same ids. One invalid event refuses the whole request (`422`, every issue of
                 every event listed); nothing half-lands.
 
-                A known field set to `null` counts as absent. Unknown fields, and fields of another
-                event type, are refused. Foundation's JSON reader also accepts a trailing comma and
+                A known field set to `null` counts as absent. Unknown fields, fields of another
+                event type, and a field given twice in one event are refused. Foundation's JSON reader also accepts a trailing comma and
                 reads `1.0` or `1e2` as the integers 1 and 100.
               security:
                 - bearer: [ingest]

@@ -6,6 +6,32 @@ import TidemarkTestSupport
 @Suite struct EventBodyDecoderTests {
     let decoder = EventBodyDecoder()
 
+    /// A name given twice keeps its first value and is noted, on the fast path and where
+    /// `JSONDecoder` reads the body (a nested value or a `\u` escape sends it there); names
+    /// inside nested values are not the event's.
+    @Test(arguments: [true, false])
+    func repeatedNamesAreNotedWhicheverDecoderReadsTheBody(fastPath: Bool) throws {
+        let decoder = EventBodyDecoder(usesFastPath: fastPath)
+        let plain = #"{"id":"a","quantity":1,"note":"x","quantity":100,"note":"y","id":"b"}"#
+        let nested = #"{"id":"c","meta":{"id":"x","id":"y"},"list":[{"k":1,"k":2}],"id":"d"}"#
+        let escaped = #"{"id":"e","category":"caf\u00e9","category":"tea"}"#
+        for body in [plain, nested, escaped] {
+            for (format, text) in [(EventBodyFormat.json, body), (.json, "[\(body)]"), (.ndjson, body + "\n")] {
+                let events = try decoder.decode(Data(text.utf8), format: format)
+                #expect(events.count == 1, "\(text)")
+                #expect(events.first?.fields["id"] == .string(body == plain ? "a" : body == nested ? "c" : "e"), "first value kept: \(text)")
+            }
+        }
+        #expect(try decoder.decode(Data(plain.utf8), format: .json).first?.repeatedFields == ["quantity", "note", "id"])
+        #expect(try decoder.decode(Data(nested.utf8), format: .json).first?.repeatedFields == ["id"])
+        #expect(try decoder.decode(Data(escaped.utf8), format: .ndjson).first?.repeatedFields == ["category"])
+
+        // In an array, each element has its own names; an element that is not an object has none.
+        let array = "[\(plain), 7, \(nested), {\"id\":\"f\"}, \(escaped)]"
+        let events = try decoder.decode(Data(array.utf8), format: .json)
+        #expect(events.map(\.repeatedFields) == [["quantity", "note", "id"], [], ["id"], [], ["category"]])
+    }
+
     @Test func ndjsonSkipsBlankLinesAndAcceptsCRLF() throws {
         let body = Sample.saleJSON(id: "a") + "\r\n\n  \n" + Sample.saleJSON(id: "b") + "\r\n" + Sample.saleJSON(id: "c")
         let events = try decoder.decode(Data(body.utf8), format: .ndjson)

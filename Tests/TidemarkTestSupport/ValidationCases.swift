@@ -102,5 +102,12 @@ public enum ValidationCases {
                 "id": "v-1", "type": "price", "price_cents": -5, "occurred_at": "2026-11-20T10:00:00Z", "store_id": "S01", "product_id": "P1",
             ]), field: "price_cents", messageContains: "at least 0"),
         ValidationCase(rule: "an event is an object", json: "[1, 2]", field: "", messageContains: "JSON object"),
+        ValidationCase(
+            rule: "a field is given once", json: #"{"quantity":100,"# + sale([:]).dropFirst(), field: "quantity",
+            messageContains: "more than once"),
+        // A \u escape sends the object to JSONDecoder, which keeps the first value silently.
+        ValidationCase(
+            rule: "a field is given once, also where JSONDecoder reads the event",
+            json: #"{"id":"v-2","category":"caf\u00e9","# + sale(["category": nil]).dropFirst(), field: "id", messageContains: "more than once"),
     ]
 }
