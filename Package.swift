@@ -313,6 +313,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TidemarkRawLogTests",
+            dependencies: ["TidemarkRawLog"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TidemarkPipelinesTests",
             dependencies: ["TidemarkPipelines", "TidemarkEvents", "TidemarkTestSupport"],
             swiftSettings: swiftSettings
