@@ -313,6 +313,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TidemarkCommandTests",
+            dependencies: ["tidemark", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TidemarkRawLogTests",
             dependencies: ["TidemarkRawLog"],
             swiftSettings: swiftSettings

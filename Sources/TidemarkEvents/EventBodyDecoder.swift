@@ -64,8 +64,13 @@ public struct EventBodyDecoder: Sendable {
     /// What `JSONDecoder` does not tell: names given twice in an event.
     private static func noteRepeatedKeys(in json: Data, of events: inout [WireEvent]) {
         let repeated = json.withUnsafeBytes(RepeatedKeyFinder.repeatedKeys)
-        guard repeated.count == events.count else { return }
-        for (index, names) in repeated.enumerated() {
+        // They differ only where the text is no event at all (a scalar, or an array as an
+        // NDJSON line), which validation refuses anyway.
+        guard repeated.count == events.count else {
+            assert(!events.contains(where: \.isObject), "RepeatedKeyFinder lost count of the events")
+            return
+        }
+        for (index, names) in repeated.enumerated() where events[index].isObject {
             for name in names { events[index].noteRepeated(name) }
         }
     }

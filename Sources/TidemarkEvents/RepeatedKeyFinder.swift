@@ -1,10 +1,11 @@
+import Foundation
+
 /// The names that occur more than once in each event object of a JSON text, for the bodies
 /// `JSONDecoder` reads: it keeps the first of two equal keys without a word, and its keyed
 /// container lists each name once. `FlatEventScanner` notes repeats itself.
 ///
 /// Only the structure is walked (strings, nesting); the text is already known to be valid
-/// JSON. Names are compared as written, so a name spelled with a `\u` escape is not matched
-/// with its plain spelling.
+/// JSON. Names are compared as decoded, so `"quantit\u0079"` repeats `"quantity"`.
 enum RepeatedKeyFinder {
     /// One list per event: the object itself, or each element of a top-level array (an
     /// element that is not an object gets an empty list).
@@ -30,13 +31,16 @@ enum RepeatedKeyFinder {
             switch byte {
             case UInt8(ascii: "\""):
                 let start = index + 1
+                var escaped = false
                 index = start
                 while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\") { escaped = true }
                     index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 if expectingKey, depth == eventDepth {
                     expectingKey = false
-                    let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<min(index, bytes.count)]), as: UTF8.self)
+                    let quoted = UnsafeRawBufferPointer(rebasing: bytes[(start - 1)..<min(index + 1, bytes.count)])
+                    let name = escaped ? unescaped(quoted) : String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
                     if !seen.insert(name).inserted, !repeated.contains(name) { repeated.append(name) }
                 }
             case UInt8(ascii: "{"):
@@ -63,6 +67,11 @@ enum RepeatedKeyFinder {
             index += 1
         }
         return results
+    }
+
+    /// A name with escapes, as `JSONDecoder` reads it (rare: the fields of the format have none).
+    private static func unescaped(_ quoted: UnsafeRawBufferPointer) -> String {
+        (try? JSONDecoder().decode(String.self, from: Data(quoted))) ?? String(decoding: quoted, as: UTF8.self)
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {

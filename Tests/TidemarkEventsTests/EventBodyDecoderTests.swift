@@ -26,10 +26,20 @@ import TidemarkTestSupport
         #expect(try decoder.decode(Data(nested.utf8), format: .json).first?.repeatedFields == ["id"])
         #expect(try decoder.decode(Data(escaped.utf8), format: .ndjson).first?.repeatedFields == ["category"])
 
+        // Names compare as decoded, whatever their spelling; a string value ending in an
+        // escaped backslash does not swallow the next name.
+        let spelled = #"{"quantity":1,"quantit\u0079":100,"a/b":"x\\","a\/b":"y","k":"\"","k":2}"#
+        #expect(try decoder.decode(Data(spelled.utf8), format: .json).first?.repeatedFields == ["quantity", "a/b", "k"])
+        #expect(try decoder.decode(Data(spelled.utf8), format: .json).first?.fields["quantity"] == .integer(1))
+
         // In an array, each element has its own names; an element that is not an object has none.
-        let array = "[\(plain), 7, \(nested), {\"id\":\"f\"}, \(escaped)]"
+        let array = "[\(plain), 7, \(nested), [{\"k\":1,\"k\":2}], {\"id\":\"f\"}, \(escaped)]"
         let events = try decoder.decode(Data(array.utf8), format: .json)
-        #expect(events.map(\.repeatedFields) == [["quantity", "note", "id"], [], ["id"], [], ["category"]])
+        #expect(events.map(\.repeatedFields) == [["quantity", "note", "id"], [], ["id"], [], [], ["category"]])
+        // Text that is no event at all has no names to note.
+        for (text, format) in [("7", EventBodyFormat.json), ("[{\"k\":1,\"k\":2}]\n", .ndjson)] {
+            #expect(try decoder.decode(Data(text.utf8), format: format).map(\.repeatedFields) == [[]], "\(text)")
+        }
     }
 
     @Test func ndjsonSkipsBlankLinesAndAcceptsCRLF() throws {

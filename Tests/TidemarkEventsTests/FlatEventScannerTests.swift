@@ -72,6 +72,12 @@ import TidemarkGenerator
                 for key in ["quantity", "unit_price_cents"] where Bool.random(using: &random) {
                     fields.append("\"\(key)\":\(numbers.randomElement(using: &random)!)")
                 }
+                // Now and then a name twice, spelled alike or not ("a/b" and "a\/b" are one name).
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    let (first, second) = [("id", "id"), ("quantity", "quantity"), ("a/b", "a\\/b"), ("note", "note")].randomElement(using: &random)!
+                    fields.append("\"\(first)\":\(numbers.randomElement(using: &random)!)")
+                    fields.append("\"\(second)\":\"\(pieces.randomElement(using: &random)!)\"")
+                }
                 return "{" + fields.shuffled(using: &random).joined(separator: Bool.random(using: &random) ? "," : " , ") + "}"
             }
             agree("[" + events.joined(separator: ",") + "]", comment: "seed \(seed)")
