@@ -65,7 +65,7 @@ public struct EventsController<Context: RequestContext>: Sendable {
     private static func bodyFormat(of request: Request) throws -> EventBodyFormat {
         let header = request.headers[.contentType]
         // The two usual spellings, compared without allocating: the general parse below took
-        // 1.2% of the server's CPU on 1-event requests.
+        // 1.2% of the machine's CPU under 1-event requests.
         if header == "application/json" { return .json }
         if header == "application/x-ndjson" { return .ndjson }
         // Not Foundation's trimmingCharacters: it measured 3% of the server's CPU on 1-event requests.

@@ -139,8 +139,9 @@ public enum OpenAPIDocument {
                 every event listed); nothing half-lands.
 
                 A known field set to `null` counts as absent. Unknown fields, fields of another
-                event type, and a field given twice in one event are refused. Foundation's JSON reader also accepts a trailing comma and
-                reads `1.0` or `1e2` as the integers 1 and 100.
+                event type, and a field given twice in one event are refused. Foundation's JSON
+                reader also accepts a trailing comma and reads `1.0` or `1e2` as the integers 1 and
+                100.
               security:
                 - bearer: [ingest]
               parameters:

@@ -3,8 +3,8 @@ import Logging
 /// Keeps the logger's metadata as given and hands it to `inner` only when a line is written.
 ///
 /// Hummingbird sets `hb.request.id` on every request's logger, and `StreamLogHandler` renders
-/// its whole metadata again on every such change, logged or not: about 1.5% of the server's
-/// CPU on 1-event ingests at `--log-level warning`, where almost nothing is written.
+/// its whole metadata again on every such change, logged or not: about 1.8% of the machine's
+/// CPU under 1-event ingests at `--log-level warning`, where almost nothing is written.
 struct DeferredMetadataLogHandler<Inner: LogHandler>: LogHandler {
     /// Its own metadata and provider stay empty; every line carries the metadata explicitly.
     private var inner: Inner
