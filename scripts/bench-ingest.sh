@@ -6,6 +6,9 @@
 #
 # Usage: bash scripts/bench-ingest.sh
 # Env:   BENCH_DURATION  seconds per wrk / pgbench run (default 20; change only for smoke tests)
+#        BENCH_PAIRS     run A and pgbench this many times, alternately (default 3); the table
+#                        shows the pair with the median ratio, and every pair is listed: the
+#                        machine is shared, and the two rates drift within minutes
 #        BENCH_BREAKDOWN=1  also time run A's path in parts on one server: GET /healthz, an event
 #                           validation refuses (400), and a repeated id (a commit storing nothing)
 #        KEEP_DATABASES=1  keep the bench_* databases instead of dropping them at the end
@@ -20,8 +23,11 @@ invocation="bash scripts/bench-ingest.sh${*:+ $*}"
 [ -n "${BENCH_DURATION:-}" ] && invocation="BENCH_DURATION=$BENCH_DURATION $invocation"
 [ -n "${KEEP_DATABASES:-}" ] && invocation="KEEP_DATABASES=$KEEP_DATABASES $invocation"
 [ -n "${BENCH_BREAKDOWN:-}" ] && invocation="BENCH_BREAKDOWN=$BENCH_BREAKDOWN $invocation"
+[ -n "${BENCH_PAIRS:-}" ] && invocation="BENCH_PAIRS=$BENCH_PAIRS $invocation"
 
 DURATION=${BENCH_DURATION:-20}
+PAIRS=${BENCH_PAIRS:-3}
+[[ $PAIRS =~ ^[1-9][0-9]?$ ]] || { echo "BENCH_PAIRS must be a number from 1 to 99, got $PAIRS" >&2; exit 64; }
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 DB_SUFFIX=$(date -u +%Y%m%d_%H%M%S)
 RESULTS_DIR=bench-results
@@ -197,21 +203,60 @@ echo "PostgreSQL $pg_version in $data_dir (started by this script: $pg_started_h
 
 wrk_commands=()
 
-# ---------------------------------------------------------------- run A: 1 event per request
-log "run A: 1 JSON event per request, 64 connections, 2 threads, ${DURATION}s"
-create_db "bench_${DB_SUFFIX}_a"
-url_a=$new_db_url
-start_server_at "$url_a" "$LOG_DIR/server-A.log"
-run_wrk A one-event.lua 64 1 "$url_a"
-a_eps=$r_eps a_p50=$r_p50_ms a_p99=$r_p99_ms
-stop_server
-a_commits=$(commit_stats "$url_a" A)
-echo "$a_commits" >&2
+# ---------------------------------------------------------------- baseline 2: pgbench, 1 commit per event
+pgbench_cmd=(pgbench -n -c 64 -j 2 -T "$DURATION" -f "$LUA_DIR/pgbench-insert.sql")
+# run_pgbench LABEL -> sets r_tps, r_latency_ms. Fails unless every reported transaction stored its row.
+run_pgbench() {
+    local label=$1 out=$LOG_DIR/pgbench-$1.txt
+    log "baseline pgbench ($label): one INSERT and commit per event, 64 clients, 2 threads, ${DURATION}s"
+    create_db "bench_${DB_SUFFIX}_$label" migrate
+    local url=$new_db_url
+    q "$url" "CHECKPOINT" >/dev/null
+    start_sampler "$label"
+    timeout $((DURATION + 60)) "${pgbench_cmd[@]}" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "pgbench failed"; }
+    finish_sampler "$label"
+    grep -E '^(number of (transactions|failed)|latency average|tps)' "$out" >&2 || true
+    r_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$out")
+    [ -n "$r_tps" ] || die "no tps line in pgbench output"
+    r_tps=$(awk -v t="$r_tps" 'BEGIN { printf "%.0f", t }')
+    r_latency_ms=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$out")
+    local tx rows
+    tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
+    rows=$(q "$url" "SELECT count(*) FROM events")
+    echo "pgbench $label: $rows rows in events, $tx transactions reported" >&2
+    [ "$rows" -eq "$tx" ] || die "pgbench reported $tx transactions but events holds $rows rows"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# ---------------------------------------------------------------- run A: 1 event per request, in pairs with pgbench
+# Each pair runs A, then pgbench, back to back, so that both see about the same machine.
+pairs=()  # "ratio a_eps a_p50 a_p99 pg_tps pg_latency commits" per pair
+for pair in $(seq 1 "$PAIRS"); do
+    log "run A (pair $pair of $PAIRS): 1 JSON event per request, 64 connections, 2 threads, ${DURATION}s"
+    create_db "bench_${DB_SUFFIX}_a$pair"
+    url_a=$new_db_url
+    start_server_at "$url_a" "$LOG_DIR/server-A$pair.log"
+    run_wrk "A$pair" one-event.lua 64 1 "$url_a"
+    pair_eps=$r_eps pair_p50=$r_p50_ms pair_p99=$r_p99_ms
+    stop_server
+    pair_commits=$(commit_stats "$url_a" "A$pair")
+    echo "$pair_commits" >&2
+    run_pgbench "pgbench$pair"
+    pairs+=("$(ratio "$pair_eps" "$r_tps") $pair_eps $pair_p50 $pair_p99 $r_tps $r_latency_ms $pair_commits")
+done
+# The pair with the median ratio (the lower middle one for an even count).
+median_pair=$(printf '%s\n' "${pairs[@]}" | sort -n -k1,1 | sed -n "$(((PAIRS + 1) / 2))p")
+read -r ratio_a a_eps a_p50 a_p99 pg_tps pg_latency a_commits <<<"$median_pair"
+pairs_list=$(printf '%s\n' "${pairs[@]}" | awk '{ printf "%s%sx (%s / %s, p99 %s ms)", (NR > 1 ? ", " : ""), $1, $2, $5, $4 }')
+# The latency target must hold in every pair, not only in the median one.
+worst_p99=$(printf '%s\n' "${pairs[@]}" | awk '$4 > m { m = $4 } END { print m }')
+echo "A / pgbench pairs: $pairs_list; median ${ratio_a}x; worst p99 $worst_p99 ms" >&2
 
 # ---------------------------------------------------------------- optional: run A's path in parts
 # Requests/s of the same 64 connections on one server, each part stopping earlier on the path
 # than run A: where A's time goes (HTTP alone, then decoding and validation, then the group
-# commit's round trip to PostgreSQL; A adds the stored rows and the speed layer reading them).
+# commit's round trip to PostgreSQL; A adds the stored rows and the speed layer folding them).
 breakdown_table=""
 if [ "${BENCH_BREAKDOWN:-0}" = 1 ]; then
     log "breakdown of run A: 64 connections, ${DURATION}s per part"
@@ -279,40 +324,18 @@ echo "COPY: $copy_rows rows in $copy_seconds s = $copy_rps rows/s" >&2
 rm -f "$copy_file"
 copy_file=""
 
-# ---------------------------------------------------------------- baseline 2: pgbench, 1 commit per event
-log "baseline pgbench: one INSERT and commit per event, 64 clients, 2 threads, ${DURATION}s"
-create_db "bench_${DB_SUFFIX}_pgbench" migrate
-url_d=$new_db_url
-q "$url_d" "CHECKPOINT" >/dev/null
-pgbench_cmd=(pgbench -n -c 64 -j 2 -T "$DURATION" -f "$LUA_DIR/pgbench-insert.sql")
-start_sampler pgbench
-timeout $((DURATION + 60)) "${pgbench_cmd[@]}" "$url_d" >"$LOG_DIR/pgbench.txt" 2>&1 \
-    || { cat "$LOG_DIR/pgbench.txt" >&2; die "pgbench failed"; }
-finish_sampler pgbench
-grep -E '^(number of (transactions|failed)|latency average|tps)' "$LOG_DIR/pgbench.txt" >&2 || true
-pg_tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$LOG_DIR/pgbench.txt")
-[ -n "$pg_tps" ] || die "no tps line in pgbench output"
-pg_tps=$(awk -v t="$pg_tps" 'BEGIN { printf "%.0f", t }')
-pg_latency=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$LOG_DIR/pgbench.txt")
-pg_tx=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$LOG_DIR/pgbench.txt")
-pg_rows=$(q "$url_d" "SELECT count(*) FROM events")
-echo "pgbench: $pg_rows rows in events, $pg_tx transactions reported" >&2
-[ "$pg_rows" -eq "$pg_tx" ] || die "pgbench reported $pg_tx transactions but events holds $pg_rows rows"
-
 # ---------------------------------------------------------------- report
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-ratio_a=$(ratio "$a_eps" "$pg_tps")
 ratio_b=$(ratio "$b_eps" "$copy_rps")
-met_a=$(awk -v r="$ratio_a" -v p="$a_p99" 'BEGIN { print (r >= 1.5 && p < 50) ? "yes" : "NO" }')
+met_a=$(awk -v r="$ratio_a" -v p="$worst_p99" 'BEGIN { print (r >= 1.5 && p < 50) ? "yes" : "NO" }')
 met_b=$(awk -v r="$ratio_b" 'BEGIN { print (r >= 0.5) ? "yes" : "NO" }')
 
 table=$(
     cat <<EOF
 | run | events/s | p50 | p99 | baseline | ratio | target | met |
 |---|---:|---:|---:|---|---:|---|---|
-| A: wrk, 1 JSON event/request, 64 conn | $a_eps | $a_p50 ms | $a_p99 ms | pgbench | ${ratio_a}x | >= 1.5x and p99 < 50 ms | $met_a |
+| A: wrk, 1 JSON event/request, 64 conn (median of $PAIRS pairs) | $a_eps | $a_p50 ms | $a_p99 ms | pgbench | ${ratio_a}x | >= 1.5x and p99 < 50 ms (worst pair: $worst_p99 ms) | $met_a |
 | B: wrk, 1,000 NDJSON events/request, 16 conn | $b_eps | $b_p50 ms | $b_p99 ms | COPY | ${ratio_b}x | >= 0.5x | $met_b |
-| baseline pgbench: INSERT + commit per event, 64 clients | $pg_tps | avg $pg_latency ms | - | - | - | - | - |
+| baseline pgbench: INSERT + commit per event, 64 clients (same pair) | $pg_tps | avg $pg_latency ms | - | - | - | - | - |
 | baseline COPY: psql \\copy of run B's $copy_rows rows | $copy_rps | - | - | - | - | - | - |
 EOF
 )
@@ -329,6 +352,7 @@ EOF
     echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || echo ' (Sources modified)')"
     echo "- command: \`$invocation\`"
     echo "- run length: ${DURATION}s per wrk/pgbench run; COPY of $copy_rows rows took ${copy_seconds}s"
+    echo "- A / pgbench pairs, in order (ratio, A events/s / pgbench tps): $pairs_list"
     for command in "${wrk_commands[@]}"; do echo "- wrk: \`$command\`"; done
     echo "- pgbench: \`${pgbench_cmd[*]} <database URL>\`"
     echo "- $a_commits"
