@@ -15,8 +15,11 @@ final class FlakyStore: EventStore {
     let reachable = Locked(true)
     /// Calls wait until this turns false, as with a server that stopped answering.
     let hangs = Locked(false)
+    /// The priority of each append's task.
+    let priorities = Locked<[TaskPriority]>([])
 
     func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome {
+        priorities.withLock { $0.append(Task.currentPriority) }
         while hangs.value { try? await Task.sleep(for: .milliseconds(20)) }
         guard reachable.value else { throw Unreachable() }
         transactions.withLock { $0 += 1 }
@@ -74,6 +77,17 @@ final class FlakyStore: EventStore {
             #expect(try await committer.submit([first[0], Sample.sale("h-new")]) == CommitReceipt(accepted: 1, duplicates: 1))
             #expect(handed.value.map(\.previous) == [0, 3])
             #expect(handed.value.last?.events.map(\.event.id) == ["h-new"])
+        }
+    }
+
+    /// Writes run at high priority: the writer is ingest's one serial stage, and at the
+    /// requests' priority its resumption queued behind the handlers it answers.
+    @Test func writesRunAtHighPriority() async throws {
+        let store = FlakyStore()
+        try await withCommitter(store) { committer in
+            _ = try await Task(priority: .low) { try await committer.submit([Sample.sale("p-1")]) }.value
+            #expect(try await committer.submit([Sample.sale("p-2")]) == CommitReceipt(accepted: 1, duplicates: 0))
+            #expect(store.priorities.value == [.high, .high])
         }
     }
 
