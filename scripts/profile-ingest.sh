@@ -15,15 +15,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-load=${1:-}
-binary=${2:-.build-release/release/tidemark}
-admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
+source scripts/lib/server-process.sh  # load_script_arguments, database_url, start_server, trap_stop_load
+load_script_arguments "$0" "$@"
 seconds=${PROFILE_SECONDS:-10}
-source scripts/lib/server-process.sh  # database_url, start_server, load_settings, trap_stop_load
-load_settings "$load" || { sed -n '2,14p' "$0" >&2; exit 64; }
-[ -x "$binary" ] || { echo "not an executable: $binary (build it first)" >&2; exit 66; }
 scripts/install-deps.sh wrk linux-perf
-export PGCONNECT_TIMEOUT=10
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p bench-results

@@ -135,7 +135,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             var response = try await next(request, context)
             status = response.status.code
-            response.headers[Self.requestIDHeader] = context.id
+            response.headers[.requestID] = context.id
             return response
         } catch let error as any HTTPResponseError {
             status = error.status.code
@@ -153,11 +153,9 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func withRequestID(_ response: Response, _ context: Context) -> Response {
         var response = response
-        response.headers[Self.requestIDHeader] = context.id
+        response.headers[.requestID] = context.id
         return response
     }
-
-    static var requestIDHeader: HTTPField.Name { .requestID }
 }
 
 extension HTTPField.Name {

@@ -52,6 +52,19 @@ load_settings() {
     esac
 }
 
+# SCRIPT LOAD [BINARY] -> the arguments of a script that runs one load against one build:
+# sets `load`, `lua`, `connections`, `binary` (default .build-release/release/tidemark) and
+# `admin_url` (from DATABASE_URL); on a wrong LOAD prints SCRIPT's usage (lines 2-14) and exits.
+load_script_arguments() {
+    local script=$1
+    load=${2:-}
+    binary=${3:-.build-release/release/tidemark}
+    admin_url=${DATABASE_URL:?set DATABASE_URL to a PostgreSQL role that may create databases}
+    load_settings "$load" || { sed -n '2,14p' "$script" >&2; exit 64; }
+    [ -x "$binary" ] || { echo "not an executable: $binary (build it first)" >&2; exit 66; }
+    export PGCONNECT_TIMEOUT=10
+}
+
 # The teardown of a script that runs one load: stops wrk (`wrk_pid`) and the server, and
 # drops `database` through `admin_url`. Each is skipped when not set.
 stop_load() {
