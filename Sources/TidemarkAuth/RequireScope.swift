@@ -46,6 +46,29 @@ public final class APIKeyAuthenticator: Sendable {
     }
 
     /// Forgets a closed session at once on this node (others within `cacheSeconds`).
+    /// Whether an `Authorization` header grants `scope` by what is known without asking the
+    /// database: always while authentication is off, otherwise from the cache. False means
+    /// "not known here": the request then goes through `RequireScope`, which looks the key up.
+    public func grantsWithoutLookup(authorization: String?, scope: APIScope) -> Bool {
+        guard isEnabled else { return true }
+        guard let key = Self.bearerKey(authorization) else { return false }
+        guard let cached = cache.withLock({ $0[APIKeyStore.digest(key)] }), cached.until > .now, let scopes = cached.scopes else {
+            return false
+        }
+        return Self.scopes(scopes, grant: scope)
+    }
+
+    /// The key of an `Authorization: Bearer <key>` header.
+    static func bearerKey(_ header: String?) -> String? {
+        guard let header, header.lowercased().hasPrefix("bearer ") else { return nil }
+        return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Admin keys may do everything.
+    static func scopes(_ scopes: Set<APIScope>, grant scope: APIScope) -> Bool {
+        scopes.contains(scope) || scopes.contains(.admin)
+    }
+
     func forget(_ token: String) {
         _ = cache.withLock { $0.removeValue(forKey: APIKeyStore.digest(token)) }
     }
@@ -63,13 +86,12 @@ public struct RequireScope<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard authenticator.isEnabled else { return try await next(request, context) }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let key = APIKeyAuthenticator.bearerKey(request.headers[.authorization]) else {
             if let session = request.cookies[SessionController<Context>.cookieName]?.value {
                 return try await withSession(session, request: request, context: context, next: next)
             }
             throw Self.unauthorized("this endpoint needs an API key: send Authorization: Bearer <key> (create one with tidemark keys create)")
         }
-        let key = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         let scopes: Set<APIScope>?
         do {
             scopes = try await authenticator.scopes(of: key)
@@ -78,7 +100,7 @@ public struct RequireScope<Context: RequestContext>: RouterMiddleware {
             throw APIError(.serviceUnavailable, code: "database_unavailable", message: "API keys cannot be checked right now", retryAfterSeconds: 2)
         }
         guard let scopes else { throw Self.unauthorized("the API key is unknown or revoked") }
-        guard scopes.contains(scope) || scopes.contains(.admin) else {
+        guard APIKeyAuthenticator.scopes(scopes, grant: scope) else {
             throw APIError(
                 .forbidden, code: "insufficient_scope",
                 message: "the API key lacks the '\(scope.rawValue)' scope (it has: \(scopes.map(\.rawValue).sorted().joined(separator: ", ")))")
@@ -125,10 +147,9 @@ extension APIKeyAuthenticator {
     public func queryAccess(_ request: Request) async -> QueryAccess {
         guard isEnabled else { return .allowed }
         do {
-            if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
-                let key = String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+            if let key = Self.bearerKey(request.headers[.authorization]) {
                 guard let scopes = try await scopes(of: key) else { return .denied }
-                return scopes.contains(.query) || scopes.contains(.admin) ? .allowed : .denied
+                return Self.scopes(scopes, grant: .query) ? .allowed : .denied
             }
             if let token = request.cookies["tidemark_session"]?.value {
                 return try await isSessionValid(token) ? .allowed : .denied

@@ -15,9 +15,15 @@ extension CommitReceipt {
     /// The `200` answer, written by hand: it is sent for every ingest request and needs no encoder.
     var response: Response {
         var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        let body = ByteBuffer(string: "{\"accepted\":\(accepted),\"duplicates\":\(duplicates)}")
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        headers[.contentType] = Self.contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: json))
+    }
+
+    static let contentType = "application/json; charset=utf-8"
+
+    /// The body of the `200` answer.
+    var json: ByteBuffer {
+        ByteBuffer(string: "{\"accepted\":\(accepted),\"duplicates\":\(duplicates)}")
     }
 }
 

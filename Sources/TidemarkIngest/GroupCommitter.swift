@@ -45,7 +45,7 @@ public struct GroupCommitConfiguration: Sendable {
 /// request only after its transaction committed. A second writer may start the next
 /// transaction while one commits; PostgreSQL's advisory lock keeps them in order.
 public final class GroupCommitter: Service, Sendable {
-    typealias Waiter = CheckedContinuation<CommitReceipt, any Error>
+    typealias Waiter = CommitWaiter
 
     private let store: any EventStore
     private let configuration: GroupCommitConfiguration
@@ -87,17 +87,29 @@ public final class GroupCommitter: Service, Sendable {
     /// - Throws: `IngestRefusal`.
     public func submit(_ events: [Event]) async throws -> CommitReceipt {
         if events.isEmpty { return CommitReceipt(accepted: 0, duplicates: 0) }
-        return try await withCheckedThrowingContinuation { (waiter: Waiter) in
-            let decision = state.withLock { $0.submit(events, waiter: waiter) }
-            switch decision {
-            case .enqueued: wake.yield()
-            // A busy writer loops until the queue is empty, and one that stops wakes the
-            // dispatcher after freeing its slot, so no wake-up (and task switch) is needed here.
-            case .enqueuedWritersBusy: break
-            case .rejectedFull: waiter.resume(throwing: IngestRefusal.overloaded)
-            case .rejectedUnavailable: waiter.resume(throwing: IngestRefusal.databaseUnavailable)
-            case .rejectedShuttingDown: waiter.resume(throwing: IngestRefusal.shuttingDown)
-            }
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(events, waiter: .continuation(continuation))
+        }
+    }
+
+    /// Calls `completion` once the events are committed (or refused, with an `IngestRefusal`),
+    /// on the writer's thread or, for a refusal, at once on the caller's: for callers outside
+    /// Swift concurrency (`IngestFastPath` answers on its connection's event loop).
+    public func submit(_ events: [Event], completion: @escaping @Sendable (Result<CommitReceipt, any Error>) -> Void) {
+        if events.isEmpty { return completion(.success(CommitReceipt(accepted: 0, duplicates: 0))) }
+        enqueue(events, waiter: .callback(completion))
+    }
+
+    private func enqueue(_ events: [Event], waiter: Waiter) {
+        let decision = state.withLock { $0.submit(events, waiter: waiter) }
+        switch decision {
+        case .enqueued: wake.yield()
+        // A busy writer loops until the queue is empty, and one that stops wakes the
+        // dispatcher after freeing its slot, so no wake-up (and task switch) is needed here.
+        case .enqueuedWritersBusy: break
+        case .rejectedFull: waiter.resume(throwing: IngestRefusal.overloaded)
+        case .rejectedUnavailable: waiter.resume(throwing: IngestRefusal.databaseUnavailable)
+        case .rejectedShuttingDown: waiter.resume(throwing: IngestRefusal.shuttingDown)
         }
     }
 
@@ -215,5 +227,25 @@ public final class GroupCommitter: Service, Sendable {
         // say the database is going away, not that the statement was wrong.
         let sqlState = psql.serverInfo?[.sqlState] ?? ""
         return !["08", "53", "57", "58"].contains(String(sqlState.prefix(2)))
+    }
+}
+
+/// Who is told a submitted request's outcome: an awaiting handler, or a callback.
+enum CommitWaiter: Sendable {
+    case continuation(CheckedContinuation<CommitReceipt, any Error>)
+    case callback(@Sendable (Result<CommitReceipt, any Error>) -> Void)
+
+    func resume(returning receipt: CommitReceipt) {
+        switch self {
+        case .continuation(let continuation): continuation.resume(returning: receipt)
+        case .callback(let completion): completion(.success(receipt))
+        }
+    }
+
+    func resume(throwing error: any Error) {
+        switch self {
+        case .continuation(let continuation): continuation.resume(throwing: error)
+        case .callback(let completion): completion(.failure(error))
+        }
     }
 }

@@ -9,6 +9,7 @@ public struct IngestMetrics: Sendable {
     let batchEvents: Recorder
     let commitDuration: Timer
     let refusals: Counter
+    let fastPathAnswers: Counter
 
     public init(factory: any MetricsFactory) {
         accepted = Counter(label: "tidemark_events_accepted_total", dimensions: [], factory: factory)
@@ -16,6 +17,7 @@ public struct IngestMetrics: Sendable {
         batchEvents = Recorder(label: "tidemark_group_commit_batch_events", dimensions: [], aggregate: true, factory: factory)
         commitDuration = Timer(label: "tidemark_group_commit_duration_seconds", dimensions: [], factory: factory)
         refusals = Counter(label: "tidemark_group_commit_failures_total", dimensions: [], factory: factory)
+        fastPathAnswers = Counter(label: "tidemark_ingest_fast_path_answers_total", dimensions: [], factory: factory)
     }
 
     /// Records nothing.

@@ -24,8 +24,8 @@ public func buildApplication(
     let parts = buildServerParts(configuration: configuration, logger: logger)
     var app = Application(
         router: parts.router,
-        server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tidemark"),
+        server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout)), fastPath: parts.ingestFastPath),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: ServerParts.serverName),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
     app.addServices(parts.services)
@@ -42,6 +42,10 @@ public struct ServerParts {
     public let router: Router<TidemarkRequestContext>
     let client: PostgresClient
     let services: [any Service]
+    /// Nil when every request is to be logged (debug level): then the router answers them all.
+    let ingestFastPath: IngestFastPathConfiguration?
+
+    static let serverName = "tidemark"
 }
 
 /// Creates the pool, the group commit, the speed layer and the router; connects to nothing.
@@ -54,16 +58,18 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     speedConfiguration.futureSkew = .seconds(configuration.validation.maxFutureSkewSeconds)
     let metrics = configuration.metrics
     let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger, metrics: metrics.factory)
+    let ingestMetrics = IngestMetrics(factory: metrics.factory)
     let committer = GroupCommitter(
         store: RawLogWriter(client: client, reachability: DatabaseReachability(configuration.database)),
         configuration: configuration.groupCommit, logger: logger,
-        metrics: IngestMetrics(factory: metrics.factory), onCommit: { tailer.handOff($0) })
+        metrics: ingestMetrics, onCommit: { tailer.handOff($0) })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
     let alerts = AlertsParts(configuration: configuration, client: client, speed: speed, engine: engine, logger: logger)
 
     // HEAD answers for every GET route: HTTP servers must take both.
     let router = Router(context: TidemarkRequestContext.self, options: .autoGenerateHeadEndpoints)
-    router.add(middleware: RequestMetricsMiddleware(factory: metrics.factory))
+    let requestMetrics = RequestMetricHandles(factory: metrics.factory)
+    router.add(middleware: RequestMetricsMiddleware(handles: requestMetrics))
     // Every request at debug level (`--log-level debug`), with its hb.request.id.
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.get("healthz") { _, _ in try jsonResponse(["status": "ok"]) }
@@ -90,9 +96,15 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     let ingestRoutes = router.group("v1").add(middleware: RequireScope(.ingest, authenticator: authenticator))
     let queryRoutes = router.group("v1").add(middleware: RequireScope(.query, authenticator: authenticator))
     let adminRoutes = router.group("v1").add(middleware: RequireScope(.admin, authenticator: authenticator))
-    EventsController<TidemarkRequestContext>(
-        committer: committer, validator: EventValidator(rules: configuration.validation), limits: configuration.ingestLimits
-    ).addRoutes(to: ingestRoutes)
+    let events = EventsController<TidemarkRequestContext>(
+        committer: committer, validator: EventValidator(rules: configuration.validation), limits: configuration.ingestLimits)
+    events.addRoutes(to: ingestRoutes)
+    let ingested = requestMetrics.metrics(route: "/v1/events", method: .post, status: 200)
+    let ingestFastPath = IngestFastPathConfiguration(
+        committer: committer, reader: events.reader,
+        isAuthorized: { authenticator.grantsWithoutLookup(authorization: $0[.authorization], scope: .ingest) },
+        answered: { ingested.record(since: $0) },
+        serverName: ServerParts.serverName, metrics: ingestMetrics)
     ViewsController<TidemarkRequestContext>(
         catalog: configuration.pipelines, engine: engine, metrics: metrics.factory, reorderPoints: alerts.resolver
     ).addRoutes(to: queryRoutes)
@@ -123,7 +135,8 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
         router: router, client: client,
         services: [
             client, committer, MigratedService(tailer, alerts.evaluator, alerts.deliverer, client: client, logger: logger),
-        ])
+        ],
+        ingestFastPath: logger.logLevel <= .debug ? nil : ingestFastPath)
 }
 
 /// Reorder points, alert evaluation and webhook delivery, over the server's pool and serving layer.

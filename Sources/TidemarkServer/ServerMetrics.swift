@@ -120,17 +120,15 @@ public struct ServerMetrics: Sendable {
 struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     let handles: RequestMetricHandles
 
-    init(factory: any MetricsFactory) {
-        self.handles = RequestMetricHandles(factory: factory)
+    init(handles: RequestMetricHandles) {
+        self.handles = handles
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
         var status = 500
         defer {
-            let metrics = handles.metrics(route: context.endpointPath ?? "unmatched", method: request.method, status: status)
-            metrics.requests.increment()
-            metrics.duration.recordInterval(since: started)
+            handles.metrics(route: context.endpointPath ?? "unmatched", method: request.method, status: status).record(since: started)
         }
         do {
             var response = try await next(request, context)
@@ -158,11 +156,6 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-extension HTTPField.Name {
-    /// Made once: `HTTPField.Name(_:)` checks the name's characters every time.
-    static let requestID = HTTPField.Name("X-Request-Id")!
-}
-
 /// The request counters and timers, made once per route, method and status: making them per
 /// request sanitised their names and looked them up in the registry every time (about 1% of
 /// the machine's CPU under 1-event ingests).
@@ -176,6 +169,12 @@ final class RequestMetricHandles: Sendable {
     struct Handles: Sendable {
         let requests: CoreMetrics.Counter
         let duration: CoreMetrics.Timer
+
+        /// One request answered, which started at `started`.
+        func record(since started: ContinuousClock.Instant) {
+            requests.increment()
+            duration.recordInterval(since: started)
+        }
     }
 
     private let factory: any MetricsFactory

@@ -41,6 +41,11 @@ import TidemarkTestSupport
             #expect(try await post(query) == 403)
             #expect(try await post(ingest) == 200)
             #expect(try await post(admin) == 200)
+            // Once the cache knows a key, its ingests take the fast path; the refused ones never do.
+            #expect(try await server.metric("tidemark_ingest_fast_path_answers_total") ?? 0 == 0)
+            #expect(try await post(ingest) == 200)
+            #expect(try await post(query) == 403)
+            #expect(try await server.metric("tidemark_ingest_fast_path_answers_total") == 1)
             // Queries: only query (or admin) keys.
             for path in Self.queryPaths {
                 let expectedWithKey = path.hasSuffix("nope") ? 400 : 200

@@ -48,6 +48,8 @@ import TidemarkTestSupport
             #expect(answer.status == 200)
             #expect(answer.json["accepted"] as? Int == 5)
             #expect(try await server.eventCount() == 12)
+            // The plain bodies were answered by IngestFastPath, the gzip one by the router.
+            #expect(try await server.metric("tidemark_ingest_fast_path_answers_total") == 2)
         }
     }
 

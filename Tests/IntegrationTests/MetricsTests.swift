@@ -24,6 +24,8 @@ import TidemarkTestSupport
             for line in [
                 "tidemark_events_accepted_total 2",
                 "tidemark_events_duplicate_total 1",
+                // The ingest went the fast way (IngestFastPath), and still counts as a request.
+                "tidemark_ingest_fast_path_answers_total 1",
                 #"tidemark_http_requests_total{route="/v1/events",method="POST",status="200"} 1"#,
                 #"tidemark_http_requests_total{route="/v1/views/{view}",method="GET",status="400"} 1"#,
                 "tidemark_group_commit_queue_events 0",

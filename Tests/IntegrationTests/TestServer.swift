@@ -42,6 +42,15 @@ struct TestServer {
     func eventCount() async throws -> Int {
         try await database.scalar("SELECT count(*)::bigint FROM events")
     }
+
+    /// A counter or gauge without labels from `/metrics`; nil when it is not there.
+    func metric(_ name: String) async throws -> Double? {
+        let text = try await http.get("/metrics").text
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1))
+        }
+        return nil
+    }
 }
 
 /// Runs `operation`, but throws if `started` is still false after `limit`.

@@ -1,0 +1,251 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHTTPTypes
+import Testing
+import TidemarkAPI
+import TidemarkEvents
+import TidemarkIngest
+import TidemarkTestSupport
+
+/// Counts the reads the fast path lets through toward the socket.
+final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = HTTPResponsePart
+    let reads: Locked<Int>
+    init(reads: Locked<Int>) { self.reads = reads }
+
+    func read(context: ChannelHandlerContext) {
+        reads.withLock { $0 += 1 }
+        context.read()
+    }
+}
+
+/// Passes reads on only at the end of each read from the socket, as NIOAsyncChannel hands them
+/// to the router: parts the fast path forwards must be followed by a `channelReadComplete`.
+final class ReadCompleteGate: ChannelInboundHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    private var pending: [NIOAny] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        pending.append(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        let released = pending
+        pending = []
+        for data in released { context.fireChannelRead(data) }
+        context.fireChannelReadComplete()
+    }
+}
+
+/// `IngestFastPath` in a test channel over a running group commit: what it answers itself, what
+/// it hands to the router (the channel's inbound end), and in which order. The same requests
+/// over real HTTP are in the integration tests.
+@Suite(.timeLimit(.minutes(1))) struct IngestFastPathTests {
+    struct Harness {
+        let channel: NIOAsyncTestingChannel
+        let store: FlakyStore
+        let reads: Locked<Int>
+
+        /// Delivers the parts as one read from the socket (one `channelReadComplete` after them).
+        func deliver(_ parts: [HTTPRequestPart]) async throws {
+            try await channel.testingEventLoop.executeInContext {
+                for part in parts { channel.pipeline.fireChannelRead(part) }
+                channel.pipeline.fireChannelReadComplete()
+            }
+        }
+
+        /// What reached the router, in order.
+        func forwarded() async throws -> [HTTPRequestPart] {
+            var parts: [HTTPRequestPart] = []
+            while let part = try await channel.readInbound(as: HTTPRequestPart.self) { parts.append(part) }
+            return parts
+        }
+
+        /// One whole answer the fast path wrote: its head and its body.
+        func answer() async throws -> (HTTPResponse, String) {
+            guard case .head(let head) = try await channel.waitForOutboundWrite(as: HTTPResponsePart.self) else {
+                Issue.record("the answer did not start with its head")
+                throw CancellationError()
+            }
+            var text = ""
+            while true {
+                switch try await channel.waitForOutboundWrite(as: HTTPResponsePart.self) {
+                case .body(let buffer): text += String(buffer: buffer)
+                case .end: return (head, text)
+                case .head: Issue.record("a second head inside one answer")
+                }
+            }
+        }
+    }
+
+    func withFastPath(
+        authorized: Bool = true, maxBodyBytes: Int = 64 * 1024, _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
+        let store = FlakyStore()
+        var commitConfiguration = GroupCommitConfiguration()
+        commitConfiguration.probeInterval = .milliseconds(10)
+        let committer = GroupCommitter(store: store, configuration: commitConfiguration, logger: Logger(label: "test"))
+        var configuration = IngestFastPathConfiguration(
+            committer: committer, reader: IngestRequestReader(validator: EventValidator(rules: ValidationRules()), limits: IngestLimits()),
+            isAuthorized: { _ in authorized }, answered: { _ in }, serverName: "tidemark")
+        configuration.maxBodyBytes = maxBodyBytes
+        let reads = Locked(0)
+        let channel = NIOAsyncTestingChannel()
+        try await channel.testingEventLoop.executeInContext { [configuration] in
+            try channel.pipeline.syncOperations.addHandler(ReadCounter(reads: reads))
+            try channel.pipeline.syncOperations.addHandler(IngestFastPath(configuration: configuration))
+            try channel.pipeline.syncOperations.addHandler(ReadCompleteGate())
+        }
+        try await channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 8080)).get()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await committer.run() }
+            try await body(Harness(channel: channel, store: store, reads: reads))
+            group.cancelAll()
+        }
+    }
+
+    static func post(
+        _ body: String, path: String = "/v1/events", contentType: String = "application/json", extra: HTTPFields = [:]
+    ) -> [HTTPRequestPart] {
+        var fields = extra
+        fields[.contentType] = contentType
+        let head = HTTPRequest(method: .post, scheme: nil, authority: "localhost", path: path, headerFields: fields)
+        return [.head(head), .body(ByteBuffer(string: body)), .end(nil)]
+    }
+
+    @Test func answersAValidRequestOnceCommitted() async throws {
+        try await withFastPath { harness in
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "fp-1")))
+            let (head, body) = try await harness.answer()
+            #expect(head.status == .ok)
+            #expect(body == #"{"accepted":1,"duplicates":0}"#)
+            #expect(head.headerFields[.contentType] == "application/json; charset=utf-8")
+            #expect(head.headerFields[.contentLength] == String(body.utf8.count))
+            #expect(head.headerFields[.requestID]?.isEmpty == false)
+            #expect(head.headerFields[.server] == "tidemark")
+            #expect(head.headerFields[.date]?.hasSuffix(" GMT") == true)
+            #expect(harness.store.stored.value == ["fp-1"])
+            #expect(try await harness.forwarded().isEmpty, "the router saw nothing")
+
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "fp-1")))
+            #expect(try await harness.answer().1 == #"{"accepted":0,"duplicates":1}"#)
+        }
+    }
+
+    /// What the fast path does not take reaches the router unchanged, and nothing is stored.
+    @Test(arguments: [
+        ("another route", Self.post(Sample.saleJSON(id: "r-1"), path: "/v1/views/sales")),
+        ("a compressed body", Self.post(Sample.saleJSON(id: "r-2"), extra: [.contentEncoding: "gzip"])),
+        ("Connection: close", Self.post(Sample.saleJSON(id: "r-3"), extra: [.connection: "close"])),
+        ("Expect: 100-continue", Self.post(Sample.saleJSON(id: "r-4"), extra: [.expect: "100-continue"])),
+        ("an unsupported media type", Self.post(Sample.saleJSON(id: "r-5"), contentType: "text/plain")),
+        ("an invalid event", Self.post(Sample.saleJSON(id: "r-6", overriding: ["quantity": 0]))),
+        ("a body that is no JSON", Self.post("{\"id\":")),
+    ])
+    func handsTheRouterWhatItDoesNotTake(_ name: String, _ request: [HTTPRequestPart]) async throws {
+        try await withFastPath { harness in
+            try await harness.deliver(request)
+            #expect(try await harness.forwarded() == request, "\(name)")
+            #expect(try await harness.channel.readOutbound(as: HTTPResponsePart.self) == nil, "\(name): answered by the fast path")
+            #expect(harness.store.stored.value.isEmpty, "\(name)")
+        }
+    }
+
+    @Test func credentialsTheCacheCannotVouchForGoToTheRouter() async throws {
+        try await withFastPath(authorized: false) { harness in
+            let request = Self.post(Sample.saleJSON(id: "auth-1"))
+            try await harness.deliver(request)
+            #expect(try await harness.forwarded() == request)
+            #expect(harness.store.stored.value.isEmpty)
+        }
+    }
+
+    /// A body that does not arrive with its head (a slow client) is left to the router, which
+    /// enforces the body deadline; so is one larger than the fast path's limit.
+    @Test func slowOrLargeBodiesGoToTheRouter() async throws {
+        try await withFastPath { harness in
+            let json = Sample.saleJSON(id: "slow-1")
+            let cut = json.index(json.startIndex, offsetBy: 10)
+            let parts = Self.post(json)
+            try await harness.deliver([parts[0], .body(ByteBuffer(string: String(json[..<cut])))])
+            try await harness.deliver([.body(ByteBuffer(string: String(json[cut...]))), .end(nil)])
+            var received = ByteBuffer()
+            let forwarded = try await harness.forwarded()
+            #expect(forwarded.first == parts[0])
+            #expect(forwarded.last == .end(nil))
+            for case .body(let piece) in forwarded { received.writeImmutableBuffer(piece) }
+            #expect(String(buffer: received) == json)
+            #expect(harness.store.stored.value.isEmpty)
+        }
+        try await withFastPath(maxBodyBytes: 50) { harness in
+            let request = Self.post(Sample.saleJSON(id: "large-1"))
+            try await harness.deliver(request)
+            #expect(try await harness.forwarded() == request)
+            #expect(harness.store.stored.value.isEmpty)
+        }
+    }
+
+    /// A commit that fails is not answered here: the router gets the request whole and gives
+    /// the documented refusal (it submits again, which the ids make safe).
+    @Test func aFailedCommitGoesToTheRouter() async throws {
+        try await withFastPath { harness in
+            harness.store.reachable.withLock { $0 = false }
+            let request = Self.post(Sample.saleJSON(id: "down-1"))
+            try await harness.deliver(request)
+            var forwarded: [HTTPRequestPart] = []
+            try await waitUntil("the request reaches the router", timeout: .seconds(20)) {
+                forwarded += try await harness.forwarded()
+                return forwarded.count >= request.count
+            }
+            #expect(forwarded == request)
+            #expect(try await harness.channel.readOutbound(as: HTTPResponsePart.self) == nil)
+        }
+    }
+
+    /// Answers keep the order of their requests: while one commits, the connection reads no
+    /// more, and a pipelined request that already arrived waits for the first answer.
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withFastPath { harness in
+            harness.store.hangs.withLock { $0 = true }
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "p-1")))
+            harness.channel.read()
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "p-1")) + Self.post(Sample.saleJSON(id: "p-2")))
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(harness.reads.value == 0, "no read while the first commit is pending")
+            #expect(try await harness.channel.readOutbound(as: HTTPResponsePart.self) == nil)
+            #expect(try await harness.forwarded().isEmpty)
+
+            harness.store.hangs.withLock { $0 = false }
+            #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
+            #expect(try await harness.answer().1 == #"{"accepted":0,"duplicates":1}"#)
+            #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
+            #expect(harness.store.stored.value == ["p-1", "p-2"])
+            try await waitUntil("the held read is passed on", timeout: .seconds(20)) { harness.reads.value == 1 }
+        }
+    }
+
+    /// While the router owes an answer on the connection, new requests go to the router too,
+    /// so that answers cannot overtake it; once it has answered, the fast path takes over again.
+    @Test func requestsFollowTheRouterWhileItOwesAnAnswer() async throws {
+        try await withFastPath { harness in
+            let health = HTTPRequest(method: .get, scheme: nil, authority: "localhost", path: "/healthz")
+            try await harness.deliver([.head(health), .end(nil)])
+            let ingest = Self.post(Sample.saleJSON(id: "o-1"))
+            try await harness.deliver(ingest)
+            #expect(try await harness.forwarded() == [.head(health), .end(nil)] + ingest)
+
+            for _ in 0..<2 {
+                try await harness.channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+                try await harness.channel.writeOutbound(HTTPResponsePart.end(nil))
+            }
+            while try await harness.channel.readOutbound(as: HTTPResponsePart.self) != nil {}
+
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "o-2")))
+            #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
+            #expect(harness.store.stored.value == ["o-2"], "o-1 was the router's to submit")
+        }
+    }
+}
