@@ -86,6 +86,9 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
     private var held: [HTTPRequestPart] = []
     /// Whether a read was asked for while a commit was pending.
     private var readHeld = false
+    /// Whether the client closed its side while a commit was pending: passed on after the
+    /// answer, or the router's loop would end the connection's output before it.
+    private var inputClosedHeld = false
     private var dates = HTTPDateCache()
 
     public init(configuration: IngestFastPathConfiguration) {
@@ -122,7 +125,9 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
                 context.fireChannelRead(wrapInboundOut(part))
                 return
             }
-            // The first piece holds the rest, so a body that arrives in one piece is not copied.
+            // The first piece holds the rest, so a body that arrives in one piece is not copied
+            // (and the state lets go of it first, so appending does not copy it either).
+            state = .idle
             if body == nil {
                 body = chunk
             } else {
@@ -203,6 +208,10 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
             // NIOAsyncChannel hands reads to the router's stream only at the end of a read.
             context.fireChannelReadComplete()
         }
+        if !isCommitting, inputClosedHeld {
+            inputClosedHeld = false
+            context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
         if !isCommitting, readHeld {
             readHeld = false
             context.read()
@@ -244,6 +253,14 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
             forward(head, body, end: false, context: context)
         }
         context.fireChannelReadComplete()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if isCommitting, let event = event as? ChannelEvent, event == .inputClosed {
+            inputClosedHeld = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     public func read(context: ChannelHandlerContext) {

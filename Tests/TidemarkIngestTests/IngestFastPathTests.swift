@@ -40,6 +40,18 @@ final class ReadCompleteGate: ChannelInboundHandler {
     }
 }
 
+/// Records the user events that reach the router.
+final class UserEventRecorder: ChannelInboundHandler {
+    typealias InboundIn = HTTPRequestPart
+    let seen: Locked<[String]>
+    init(seen: Locked<[String]>) { self.seen = seen }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        seen.withLock { $0.append("\(event)") }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
 /// `IngestFastPath` in a test channel over a running group commit: what it answers itself, what
 /// it hands to the router (the channel's inbound end), and in which order. The same requests
 /// over real HTTP are in the integration tests.
@@ -48,6 +60,7 @@ final class ReadCompleteGate: ChannelInboundHandler {
         let channel: NIOAsyncTestingChannel
         let store: FlakyStore
         let reads: Locked<Int>
+        let userEvents: Locked<[String]>
 
         /// Delivers the parts as one read from the socket (one `channelReadComplete` after them).
         func deliver(_ parts: [HTTPRequestPart]) async throws {
@@ -93,16 +106,18 @@ final class ReadCompleteGate: ChannelInboundHandler {
             isAuthorized: { _ in authorized }, answered: { _ in }, serverName: "tidemark")
         configuration.maxBodyBytes = maxBodyBytes
         let reads = Locked(0)
+        let userEvents = Locked<[String]>([])
         let channel = NIOAsyncTestingChannel()
         try await channel.testingEventLoop.executeInContext { [configuration] in
             try channel.pipeline.syncOperations.addHandler(ReadCounter(reads: reads))
             try channel.pipeline.syncOperations.addHandler(IngestFastPath(configuration: configuration))
             try channel.pipeline.syncOperations.addHandler(ReadCompleteGate())
+            try channel.pipeline.syncOperations.addHandler(UserEventRecorder(seen: userEvents))
         }
         try await channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 8080)).get()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await committer.run() }
-            try await body(Harness(channel: channel, store: store, reads: reads))
+            try await body(Harness(channel: channel, store: store, reads: reads, userEvents: userEvents))
             group.cancelAll()
         }
     }
@@ -224,6 +239,23 @@ final class ReadCompleteGate: ChannelInboundHandler {
             #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
             #expect(harness.store.stored.value == ["p-1", "p-2"])
             try await waitUntil("the held read is passed on", timeout: .seconds(20)) { harness.reads.value == 1 }
+        }
+    }
+
+    /// A client that closes its side right after sending still gets its answer: the router's
+    /// loop, which ends the connection's output once the input ends, hears of it only after.
+    @Test func aClosedInputWaitsForThePendingAnswer() async throws {
+        try await withFastPath { harness in
+            harness.store.hangs.withLock { $0 = true }
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "hc-1")))
+            try await harness.channel.testingEventLoop.executeInContext {
+                harness.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(harness.userEvents.value.isEmpty, "passed on before the answer")
+            harness.store.hangs.withLock { $0 = false }
+            #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
+            try await waitUntil("the input's end is passed on", timeout: .seconds(20)) { harness.userEvents.value == ["\(ChannelEvent.inputClosed)"] }
         }
     }
 
