@@ -45,7 +45,6 @@ public final class APIKeyAuthenticator: Sendable {
         return valid
     }
 
-    /// Forgets a closed session at once on this node (others within `cacheSeconds`).
     /// Whether an `Authorization` header grants `scope` by what is known without asking the
     /// database: always while authentication is off, otherwise from the cache. False means
     /// "not known here": the request then goes through `RequireScope`, which looks the key up.
@@ -69,6 +68,7 @@ public final class APIKeyAuthenticator: Sendable {
         scopes.contains(scope) || scopes.contains(.admin)
     }
 
+    /// Forgets a closed session at once on this node (others within `cacheSeconds`).
     func forget(_ token: String) {
         _ = cache.withLock { $0.removeValue(forKey: APIKeyStore.digest(token)) }
     }

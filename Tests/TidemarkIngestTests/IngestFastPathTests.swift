@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Logging
 import NIOCore
@@ -141,7 +142,13 @@ final class UserEventRecorder: ChannelInboundHandler {
             #expect(head.headerFields[.contentLength] == String(body.utf8.count))
             #expect(head.headerFields[.requestID]?.isEmpty == false)
             #expect(head.headerFields[.server] == "tidemark")
-            #expect(head.headerFields[.date]?.hasSuffix(" GMT") == true)
+            // An IMF-fixdate of now, as Foundation reads one.
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+            formatter.timeZone = TimeZone(identifier: "GMT")
+            let date = try #require(head.headerFields[.date].flatMap(formatter.date(from:)), "\(head.headerFields)")
+            #expect(abs(date.timeIntervalSinceNow) < 5)
             #expect(harness.store.stored.value == ["fp-1"])
             #expect(try await harness.forwarded().isEmpty, "the router saw nothing")
 
