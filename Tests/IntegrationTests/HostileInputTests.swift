@@ -223,6 +223,11 @@ final class RawConnection: Sendable {
         guard Glibc.send(descriptor, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw POSIXFailure(what: "send") }
     }
 
+    /// Ends the client's side (a half-close): the server still reads what was sent and answers.
+    func closeWriting() {
+        shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     /// True while the server has not closed the connection (nothing to read, without waiting).
     var isOpen: Bool {
         var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)

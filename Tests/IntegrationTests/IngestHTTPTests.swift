@@ -144,4 +144,34 @@ import TidemarkTestSupport
             #expect(answer.json["accepted"] as? Int == 0)
         }
     }
+
+    /// Pipelined requests on one connection, some answered by the fast path and some by the
+    /// router, come back in order; a client that closes its side after sending still gets
+    /// every answer.
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await TestServer.run { server in
+            let port = try #require(URLComponents(string: server.http.baseURL)?.port)
+            func post(_ json: String) -> String {
+                "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
+            }
+            let connection = try RawConnection(port: port)
+            try connection.send(
+                post(Sample.saleJSON(id: "pl-1")) + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + post(Sample.saleJSON(id: "pl-2", overriding: ["quantity": 0])) + post(Sample.saleJSON(id: "pl-1"))
+                    + post(Sample.saleJSON(id: "pl-3")))
+            connection.closeWriting()
+            let reply = await connection.receiveUntilClosed(timeout: .seconds(60))
+            #expect(reply.closed)
+            let answers = reply.text.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.map { $0.prefix(3) } == ["200", "200", "422", "200", "200"], "\(reply.text)")
+            let bodies = answers.map { $0.components(separatedBy: "\r\n\r\n").last ?? "" }
+            let expected = [
+                #"{"accepted":1,"duplicates":0}"#, #"{"status":"ok"}"#, "invalid_events", #"{"accepted":0,"duplicates":1}"#,
+                #"{"accepted":1,"duplicates":0}"#,
+            ]
+            #expect(bodies.count == expected.count && zip(bodies, expected).allSatisfy { $0.contains($1) }, "\(bodies)")
+            #expect(try await server.eventCount() == 2)
+            #expect(try await server.metric("tidemark_ingest_fast_path_answers_total") ?? 0 >= 1)
+        }
+    }
 }
