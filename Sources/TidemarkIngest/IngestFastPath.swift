@@ -56,8 +56,10 @@ public struct IngestFastPathConfiguration: Sendable {
 /// router too, so its deadline (`IngestLimits.bodyReadTimeout`) needs no timer here.
 ///
 /// One connection's answers stay in request order: while a request is being committed the
-/// connection reads nothing more (later parts that already arrived wait here), and while the
-/// router owes an answer every new request goes to the router too.
+/// connection reads nothing more (later parts that already arrived wait here, and so do the
+/// end of the client's input and the HTTP decoder's errors, on which the router's loop would
+/// close the connection), and while the router owes an answer every new request goes to the
+/// router too, as does everything after a request the router answers with `Connection: close`.
 ///
 /// It sits after Hummingbird's `HTTPConnectionStateHandler`, so the idle timeout and graceful
 /// shutdown count the requests answered here as in progress.
@@ -89,6 +91,12 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
     /// Whether the client closed its side while a commit was pending: passed on after the
     /// answer, or the router's loop would end the connection's output before it.
     private var inputClosedHeld = false
+    /// An error from below (a request the HTTP decoder refused) while a commit was pending:
+    /// passed on after the answer, for the same reason.
+    private var errorHeld: (any Error)?
+    /// A request with `Connection: close` went to the router: it closes the connection after
+    /// answering, so whatever follows is the router's to ignore, not this path's to take.
+    private var routerClosesConnection = false
     private var dates = HTTPDateCache()
 
     public init(configuration: IngestFastPathConfiguration) {
@@ -112,14 +120,14 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
     private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         switch (state, part) {
         case (.idle, .head(let head)):
-            if routerAnswersOwed == 0, let format = takes(head) {
+            if routerAnswersOwed == 0, !routerClosesConnection, let format = takes(head) {
                 state = .collecting(head, format, nil, started: .now)
             } else {
                 forward(part, context: context)
             }
         case (.collecting(let head, let format, var body, let started), .body(let chunk)):
             let size = (body?.readableBytes ?? 0) + chunk.readableBytes
-            guard size <= configuration.maxBodyBytes else {
+            guard size <= min(configuration.maxBodyBytes, configuration.reader.limits.maxBodyBytes) else {
                 state = .idle
                 forward(head, body, end: false, context: context)
                 context.fireChannelRead(wrapInboundOut(part))
@@ -204,9 +212,17 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
             next += 1
         }
         held.removeFirst(next)
+        if case .collecting(let head, _, let body, _) = state {
+            // Its read ended while it was held: as in `channelReadComplete`, the router reads the rest.
+            forward(head, body, end: false, context: context)
+        }
         if passedOn || next > 0 {
             // NIOAsyncChannel hands reads to the router's stream only at the end of a read.
             context.fireChannelReadComplete()
+        }
+        if !isCommitting, let error = errorHeld {
+            errorHeld = nil
+            context.fireErrorCaught(error)
         }
         if !isCommitting, inputClosedHeld {
             inputClosedHeld = false
@@ -233,6 +249,9 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
 
     private func forward(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         routerAnswersOwed += 1
+        if case .head(let head) = part, let connection = head.headerFields[.connection], connection.lowercased().contains("close") {
+            routerClosesConnection = true
+        }
         state = .forwarding
         context.fireChannelRead(wrapInboundOut(part))
     }
@@ -260,6 +279,15 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
             inputClosedHeld = true
         } else {
             context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if isCommitting {
+            // The first says what went wrong; the router's loop ends on it anyway.
+            if errorHeld == nil { errorHeld = error }
+        } else {
+            context.fireErrorCaught(error)
         }
     }
 

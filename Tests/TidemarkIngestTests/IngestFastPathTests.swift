@@ -41,7 +41,7 @@ final class ReadCompleteGate: ChannelInboundHandler {
     }
 }
 
-/// Records the user events that reach the router.
+/// Records the user events and errors that reach the router.
 final class UserEventRecorder: ChannelInboundHandler {
     typealias InboundIn = HTTPRequestPart
     let seen: Locked<[String]>
@@ -51,7 +51,13 @@ final class UserEventRecorder: ChannelInboundHandler {
         seen.withLock { $0.append("\(event)") }
         context.fireUserInboundEventTriggered(event)
     }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        seen.withLock { $0.append("error: \(error)") }
+    }
 }
+
+struct MalformedRequest: Error {}
 
 /// `IngestFastPath` in a test channel over a running group commit: what it answers itself, what
 /// it hands to the router (the channel's inbound end), and in which order. The same requests
@@ -96,14 +102,15 @@ final class UserEventRecorder: ChannelInboundHandler {
     }
 
     func withFastPath(
-        authorized: Bool = true, maxBodyBytes: Int = 64 * 1024, _ body: @Sendable (Harness) async throws -> Void
+        authorized: Bool = true, maxBodyBytes: Int = 64 * 1024, limits: IngestLimits = IngestLimits(),
+        _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let store = FlakyStore()
         var commitConfiguration = GroupCommitConfiguration()
         commitConfiguration.probeInterval = .milliseconds(10)
         let committer = GroupCommitter(store: store, configuration: commitConfiguration, logger: Logger(label: "test"))
         var configuration = IngestFastPathConfiguration(
-            committer: committer, reader: IngestRequestReader(validator: EventValidator(rules: ValidationRules()), limits: IngestLimits()),
+            committer: committer, reader: IngestRequestReader(validator: EventValidator(rules: ValidationRules()), limits: limits),
             isAuthorized: { _ in authorized }, answered: { _ in }, serverName: "tidemark")
         configuration.maxBodyBytes = maxBodyBytes
         let reads = Locked(0)
@@ -208,6 +215,15 @@ final class UserEventRecorder: ChannelInboundHandler {
             #expect(try await harness.forwarded() == request)
             #expect(harness.store.stored.value.isEmpty)
         }
+        // The server's own body limit, when lower, counts too: the router refuses with 413.
+        var limits = IngestLimits()
+        limits.maxBodyBytes = 50
+        try await withFastPath(limits: limits) { harness in
+            let request = Self.post(Sample.saleJSON(id: "large-2"))
+            try await harness.deliver(request)
+            #expect(try await harness.forwarded() == request)
+            #expect(harness.store.stored.value.isEmpty)
+        }
     }
 
     /// A commit that fails is not answered here: the router gets the request whole and gives
@@ -263,6 +279,62 @@ final class UserEventRecorder: ChannelInboundHandler {
             harness.store.hangs.withLock { $0 = false }
             #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
             try await waitUntil("the input's end is passed on", timeout: .seconds(20)) { harness.userEvents.value == ["\(ChannelEvent.inputClosed)"] }
+        }
+    }
+
+    /// A decoder error right after a request being committed (a malformed pipelined request)
+    /// reaches the router only after that request's answer, since the router then answers
+    /// `400` and closes the connection.
+    @Test func anErrorWaitsForThePendingAnswer() async throws {
+        try await withFastPath { harness in
+            harness.store.hangs.withLock { $0 = true }
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "err-1")))
+            try await harness.channel.testingEventLoop.executeInContext {
+                harness.channel.pipeline.fireErrorCaught(MalformedRequest())
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(harness.userEvents.value.isEmpty, "passed on before the answer")
+            harness.store.hangs.withLock { $0 = false }
+            #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
+            try await waitUntil("the error is passed on", timeout: .seconds(20)) { harness.userEvents.value == ["error: MalformedRequest()"] }
+        }
+    }
+
+    /// A pipelined request whose body had not all arrived when the pending commit ended goes to
+    /// the router, like any body that does not come with its head.
+    @Test func aHeldRequestWithPartOfItsBodyGoesToTheRouter() async throws {
+        try await withFastPath { harness in
+            harness.store.hangs.withLock { $0 = true }
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "hp-1")))
+            let json = Sample.saleJSON(id: "hp-2")
+            let cut = json.index(json.startIndex, offsetBy: 10)
+            let second = Self.post(json)
+            try await harness.deliver([second[0], .body(ByteBuffer(string: String(json[..<cut])))])
+            harness.store.hangs.withLock { $0 = false }
+            #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
+            try await harness.deliver([.body(ByteBuffer(string: String(json[cut...]))), .end(nil)])
+            var forwarded: [HTTPRequestPart] = []
+            try await waitUntil("the second request reaches the router", timeout: .seconds(20)) {
+                forwarded += try await harness.forwarded()
+                return forwarded.last == .end(nil)
+            }
+            #expect(forwarded.first == second[0])
+            #expect(harness.store.stored.value == ["hp-1"])
+        }
+    }
+
+    /// After a request with `Connection: close`, which the router answers and then closes the
+    /// connection on, nothing more is taken here.
+    @Test func nothingIsTakenAfterTheRouterWasAskedToClose() async throws {
+        try await withFastPath { harness in
+            let closing = HTTPRequest(method: .get, scheme: nil, authority: "localhost", path: "/healthz", headerFields: [.connection: "close"])
+            try await harness.deliver([.head(closing), .end(nil)])
+            try await harness.channel.writeOutbound(HTTPResponsePart.head(HTTPResponse(status: .ok)))
+            try await harness.channel.writeOutbound(HTTPResponsePart.end(nil))
+            let late = Self.post(Sample.saleJSON(id: "late-1"))
+            try await harness.deliver(late)
+            #expect(try await harness.forwarded() == [.head(closing), .end(nil)] + late)
+            #expect(harness.store.stored.value.isEmpty)
         }
     }
 
