@@ -10,7 +10,8 @@
 # Env: DATABASE_URL  a PostgreSQL role that may create databases (`tidemark db start` prints one)
 #      AB_SECONDS    seconds per measurement (default 12)
 #
-# Prints requests/s and the server's CPU time per request per binary and round, and fails on any non-2xx answer or socket error (a
+# Prints, per binary and round, requests/s and the server's CPU time per request (steadier
+# than the rate on a shared machine), and fails on any non-2xx answer or socket error (a
 # build that refuses fast must not look fast). Each measurement gets a new database, dropped
 # afterwards. Everything talks to 127.0.0.1; every wait is bounded (wrk, psql, the server's
 # start and stop); the trap stops only the server this script started.
