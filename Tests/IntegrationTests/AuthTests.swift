@@ -42,10 +42,15 @@ import TidemarkTestSupport
             #expect(try await post(ingest) == 200)
             #expect(try await post(admin) == 200)
             // Once the cache knows a key, its ingests take the fast path; the refused ones never do.
-            #expect(try await server.metric("tidemark_ingest_fast_path_answers_total") ?? 0 == 0)
-            #expect(try await post(ingest) == 200)
-            #expect(try await post(query) == 403)
-            #expect(try await server.metric("tidemark_ingest_fast_path_answers_total") == 1)
+            let port = try #require(URLComponents(string: server.http.baseURL)?.port)
+            let before = try await server.metric("tidemark_ingest_fast_path_answers_total") ?? 0
+            let fast = try await RawConnection.postEvents(port: port, json: Self.event, headers: ["Authorization: Bearer \(ingest)"])
+            #expect(fast.hasPrefix("HTTP/1.1 200"), "\(fast)")
+            for key in [query, revoked.key, "tmk_not-a-key"] {
+                let refused = try await RawConnection.postEvents(port: port, json: Self.event, headers: ["Authorization: Bearer \(key)"])
+                #expect(refused.hasPrefix("HTTP/1.1 40"), "\(refused)")
+            }
+            #expect(try await server.metric("tidemark_ingest_fast_path_answers_total") == before + 1)
             // Queries: only query (or admin) keys.
             for path in Self.queryPaths {
                 let expectedWithKey = path.hasSuffix("nope") ? 400 : 200

@@ -228,6 +228,18 @@ final class RawConnection: Sendable {
         shutdown(descriptor, Int32(SHUT_WR))
     }
 
+    /// Sends one `POST /v1/events` in a single write, half-closes, and returns what came back.
+    /// HTTP libraries may write a request's head and body separately, and the server then
+    /// reads them apart, which the ingest fast path leaves to the router; this does not.
+    static func postEvents(port: Int, json: String, headers: [String] = []) async throws -> String {
+        let connection = try RawConnection(port: port)
+        let extra = headers.map { $0 + "\r\n" }.joined()
+        try connection.send(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\(extra)Content-Length: \(json.utf8.count)\r\n\r\n\(json)")
+        connection.closeWriting()
+        return await connection.receiveUntilClosed(timeout: .seconds(60)).text
+    }
+
     /// True while the server has not closed the connection (nothing to read, without waiting).
     var isOpen: Bool {
         var pollDescriptor = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
