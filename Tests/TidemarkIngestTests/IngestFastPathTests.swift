@@ -77,6 +77,15 @@ struct MalformedRequest: Error {}
             }
         }
 
+        /// Delivers `request` in one read and expects the router to get it unchanged, with
+        /// nothing answered or stored here.
+        func expectRouterGets(_ request: [HTTPRequestPart], _ comment: Comment? = nil) async throws {
+            try await deliver(request)
+            #expect(try await forwarded() == request, comment)
+            #expect(try await channel.readOutbound(as: HTTPResponsePart.self) == nil, comment)
+            #expect(store.stored.value.isEmpty, comment)
+        }
+
         /// What reached the router, in order.
         func forwarded() async throws -> [HTTPRequestPart] {
             var parts: [HTTPRequestPart] = []
@@ -175,21 +184,11 @@ struct MalformedRequest: Error {}
         ("a body that is no JSON", Self.post("{\"id\":")),
     ])
     func handsTheRouterWhatItDoesNotTake(_ name: String, _ request: [HTTPRequestPart]) async throws {
-        try await withFastPath { harness in
-            try await harness.deliver(request)
-            #expect(try await harness.forwarded() == request, "\(name)")
-            #expect(try await harness.channel.readOutbound(as: HTTPResponsePart.self) == nil, "\(name): answered by the fast path")
-            #expect(harness.store.stored.value.isEmpty, "\(name)")
-        }
+        try await withFastPath { harness in try await harness.expectRouterGets(request, "\(name)") }
     }
 
     @Test func credentialsTheCacheCannotVouchForGoToTheRouter() async throws {
-        try await withFastPath(authorized: false) { harness in
-            let request = Self.post(Sample.saleJSON(id: "auth-1"))
-            try await harness.deliver(request)
-            #expect(try await harness.forwarded() == request)
-            #expect(harness.store.stored.value.isEmpty)
-        }
+        try await withFastPath(authorized: false) { harness in try await harness.expectRouterGets(Self.post(Sample.saleJSON(id: "auth-1"))) }
     }
 
     /// A body that does not arrive with its head (a slow client) is left to the router, which
@@ -209,21 +208,11 @@ struct MalformedRequest: Error {}
             #expect(String(buffer: received) == json)
             #expect(harness.store.stored.value.isEmpty)
         }
-        try await withFastPath(maxBodyBytes: 50) { harness in
-            let request = Self.post(Sample.saleJSON(id: "large-1"))
-            try await harness.deliver(request)
-            #expect(try await harness.forwarded() == request)
-            #expect(harness.store.stored.value.isEmpty)
-        }
+        try await withFastPath(maxBodyBytes: 50) { harness in try await harness.expectRouterGets(Self.post(Sample.saleJSON(id: "large-1"))) }
         // The server's own body limit, when lower, counts too: the router refuses with 413.
         var limits = IngestLimits()
         limits.maxBodyBytes = 50
-        try await withFastPath(limits: limits) { harness in
-            let request = Self.post(Sample.saleJSON(id: "large-2"))
-            try await harness.deliver(request)
-            #expect(try await harness.forwarded() == request)
-            #expect(harness.store.stored.value.isEmpty)
-        }
+        try await withFastPath(limits: limits) { harness in try await harness.expectRouterGets(Self.post(Sample.saleJSON(id: "large-2"))) }
     }
 
     /// A commit that fails is not answered here: the router gets the request whole and gives
@@ -268,35 +257,28 @@ struct MalformedRequest: Error {}
     /// A client that closes its side right after sending still gets its answer: the router's
     /// loop, which ends the connection's output once the input ends, hears of it only after.
     @Test func aClosedInputWaitsForThePendingAnswer() async throws {
-        try await withFastPath { harness in
-            harness.store.hangs.withLock { $0 = true }
-            try await harness.deliver(Self.post(Sample.saleJSON(id: "hc-1")))
-            try await harness.channel.testingEventLoop.executeInContext {
-                harness.channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-            }
-            try await Task.sleep(for: .milliseconds(50))
-            #expect(harness.userEvents.value.isEmpty, "passed on before the answer")
-            harness.store.hangs.withLock { $0 = false }
-            #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
-            try await waitUntil("the input's end is passed on", timeout: .seconds(20)) { harness.userEvents.value == ["\(ChannelEvent.inputClosed)"] }
-        }
+        try await expectHeldUntilTheAnswer("\(ChannelEvent.inputClosed)") { $0.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
     }
 
     /// A decoder error right after a request being committed (a malformed pipelined request)
     /// reaches the router only after that request's answer, since the router then answers
     /// `400` and closes the connection.
     @Test func anErrorWaitsForThePendingAnswer() async throws {
+        try await expectHeldUntilTheAnswer("error: MalformedRequest()") { $0.fireErrorCaught(MalformedRequest()) }
+    }
+
+    /// Fires what `fire` fires while a commit is pending, and expects the router to see it
+    /// (recorded as `seen`) only after the answer.
+    func expectHeldUntilTheAnswer(_ seen: String, fire: @escaping @Sendable (ChannelPipeline) -> Void) async throws {
         try await withFastPath { harness in
             harness.store.hangs.withLock { $0 = true }
-            try await harness.deliver(Self.post(Sample.saleJSON(id: "err-1")))
-            try await harness.channel.testingEventLoop.executeInContext {
-                harness.channel.pipeline.fireErrorCaught(MalformedRequest())
-            }
+            try await harness.deliver(Self.post(Sample.saleJSON(id: "held-1")))
+            try await harness.channel.testingEventLoop.executeInContext { fire(harness.channel.pipeline) }
             try await Task.sleep(for: .milliseconds(50))
             #expect(harness.userEvents.value.isEmpty, "passed on before the answer")
             harness.store.hangs.withLock { $0 = false }
             #expect(try await harness.answer().1 == #"{"accepted":1,"duplicates":0}"#)
-            try await waitUntil("the error is passed on", timeout: .seconds(20)) { harness.userEvents.value == ["error: MalformedRequest()"] }
+            try await waitUntil("\(seen) is passed on", timeout: .seconds(20)) { harness.userEvents.value == [seen] }
         }
     }
 
