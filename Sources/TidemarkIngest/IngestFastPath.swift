@@ -159,7 +159,7 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
         let fields = head.headerFields
         if let encoding = fields[.contentEncoding], encoding.lowercased() != "identity" { return nil }
         if fields[.expect] != nil { return nil }
-        if let connection = fields[.connection], connection.lowercased().contains("close") { return nil }
+        if head.asksToClose { return nil }
         guard let format = try? IngestRequestReader.bodyFormat(contentType: fields[.contentType]) else { return nil }
         guard configuration.isAuthorized(fields) else { return nil }
         return format
@@ -249,7 +249,7 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
 
     private func forward(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
         routerAnswersOwed += 1
-        if case .head(let head) = part, let connection = head.headerFields[.connection], connection.lowercased().contains("close") {
+        if case .head(let head) = part, head.asksToClose {
             routerClosesConnection = true
         }
         state = .forwarding
@@ -309,3 +309,10 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
 
 @available(*, unavailable)
 extension IngestFastPath: Sendable {}
+
+extension HTTPRequest {
+    /// Whether the client asks to close the connection after this request's answer.
+    fileprivate var asksToClose: Bool {
+        headerFields[.connection]?.lowercased().contains("close") == true
+    }
+}

@@ -233,11 +233,15 @@ final class RawConnection: Sendable {
     /// reads them apart, which the ingest fast path leaves to the router; this does not.
     static func postEvents(port: Int, json: String, headers: [String] = []) async throws -> String {
         let connection = try RawConnection(port: port)
-        let extra = headers.map { $0 + "\r\n" }.joined()
-        try connection.send(
-            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\(extra)Content-Length: \(json.utf8.count)\r\n\r\n\(json)")
+        try connection.send(eventsRequest(json: json, headers: headers))
         connection.closeWriting()
         return await connection.receiveUntilClosed(timeout: .seconds(60)).text
+    }
+
+    /// The text of a `POST /v1/events` with a JSON body.
+    static func eventsRequest(json: String, headers: [String] = []) -> String {
+        let extra = headers.map { $0 + "\r\n" }.joined()
+        return "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\(extra)Content-Length: \(json.utf8.count)\r\n\r\n\(json)"
     }
 
     /// True while the server has not closed the connection (nothing to read, without waiting).

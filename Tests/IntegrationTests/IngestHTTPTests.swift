@@ -149,9 +149,7 @@ import TidemarkTestSupport
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         try await TestServer.run { server in
             let port = try #require(URLComponents(string: server.http.baseURL)?.port)
-            func post(_ json: String) -> String {
-                "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n\(json)"
-            }
+            func post(_ json: String) -> String { RawConnection.eventsRequest(json: json) }
             let connection = try RawConnection(port: port)
             try connection.send(
                 post(Sample.saleJSON(id: "pl-1")) + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
