@@ -131,3 +131,5 @@ public struct GroupCommitQueue<Waiter> {
         }
     }
 }
+
+extension GroupCommitQueue.Pending: Sendable where Waiter: Sendable {}

@@ -13,6 +13,9 @@ public protocol EventStore: Sendable {
     func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome
     /// Succeeds when the store answers.
     func ping(logger: Logger) async throws
+    /// Whether anything accepts connections at the store's address (no query): asked while a
+    /// write takes long, to tell an outage from a slow database.
+    func answersAtItsAddress() async -> Bool
 }
 
 /// Tuning of the group commit.
@@ -35,6 +38,9 @@ public struct GroupCommitConfiguration: Sendable {
     public var linger: Duration = .zero
     /// A write that takes longer is abandoned and its requests refused with `503`.
     public var writeTimeout: Duration = .seconds(10)
+    /// A write still running after this long asks the store whether its database answers at
+    /// all, and again as often until it ends; when nothing answers, it is abandoned at once.
+    public var reachabilityCheckAfter: Duration = .seconds(1)
     /// How often an unreachable database is probed.
     public var probeInterval: Duration = .milliseconds(500)
 
@@ -44,8 +50,16 @@ public struct GroupCommitConfiguration: Sendable {
 /// The group commit: collects concurrent requests into shared transactions and answers each
 /// request only after its transaction committed. A second writer may start the next
 /// transaction while one commits; PostgreSQL's advisory lock keeps them in order.
+///
+/// A writer calls the store itself, with no task in between: at several hundred commits a
+/// second, a task per write and the thread hops to and from it cost a seventh of the server's
+/// CPU per request (BENCHMARKS.md). Writes are bounded instead by a `Watchdog`: a write past
+/// the timeout, or whose database stops answering, is abandoned. Its requests are refused at
+/// once, its writer's slot is freed for a new writer, and the old writer is cancelled and left
+/// to end whenever the store returns (PostgresNIO's queries need not stop when cancelled).
 public final class GroupCommitter: Service, Sendable {
     typealias Waiter = CommitWaiter
+    typealias Pending = GroupCommitQueue<Waiter>.Pending
 
     private let store: any EventStore
     private let configuration: GroupCommitConfiguration
@@ -56,12 +70,15 @@ public final class GroupCommitter: Service, Sendable {
     /// Called after each commit that stored events, with them (the speed layer folds them at once).
     private let onCommit: @Sendable (LoggedBatch) -> Void
     private let metrics: IngestMetrics
+    /// Times `writeTimeout` for every write.
+    private let watchdog: Watchdog
 
     public init(
         store: any EventStore, configuration: GroupCommitConfiguration, logger: Logger, metrics: IngestMetrics = .disabled,
-        onCommit: @escaping @Sendable (LoggedBatch) -> Void = { _ in }
+        watchdog: Watchdog = Watchdog(), onCommit: @escaping @Sendable (LoggedBatch) -> Void = { _ in }
     ) {
         self.store = store
+        self.watchdog = watchdog
         self.metrics = metrics
         self.onCommit = onCommit
         self.configuration = configuration
@@ -115,20 +132,8 @@ public final class GroupCommitter: Service, Sendable {
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { writers in
-                for await _ in wakeups {
-                    while state.withLock({ $0.claimWriter() }) {
-                        // High priority: a writer is the one serial stage of ingest, and its
-                        // continuation after each commit otherwise queues behind the request
-                        // handlers it is about to answer (1.5 -> 1.3 ms per commit under run A).
-                        writers.addTask(priority: .high) {
-                            await self.writeAllPending()
-                            self.state.withLock { $0.releaseWriter() }
-                            // Work may have arrived after this writer saw an empty queue.
-                            self.wake.yield()
-                        }
-                    }
-                }
+            for await _ in wakeups {
+                while state.withLock({ $0.claimWriter() }) { startWriter() }
             }
         } onGracefulShutdown: {
             self.state.withLock { $0.beginShutdown() }
@@ -137,27 +142,72 @@ public final class GroupCommitter: Service, Sendable {
         // Stopping (gracefully or by cancellation): admit nothing new, and write or refuse
         // whatever was admitted before, so no request waits forever.
         state.withLock { $0.beginShutdown() }
-        await writeAllPending()
+        await finishAdmitted()
     }
 
-    private func writeAllPending() async {
+    /// Starts a writer in a slot already claimed. An unstructured task rather than a child of
+    /// `run`: a writer whose write was abandoned may never return, and a task group would wait
+    /// for it at shutdown.
+    private func startWriter() {
+        let writer = WriterTask()
+        // High priority: a writer is the one serial stage of ingest, and its continuation after
+        // each commit otherwise queues behind the request handlers it is about to answer
+        // (1.5 -> 1.3 ms per commit under run A).
+        writer.start(
+            Task(priority: .high) {
+                guard await self.writeAllPending(by: writer) else { return }
+                self.state.withLock { $0.releaseWriter() }
+                // Work may have arrived after this writer saw an empty queue.
+                self.wake.yield()
+            })
+    }
+
+    /// After shutdown began: starts writers for what is still queued and returns once the queue
+    /// is empty and every writer has stopped or been abandoned (each write ends within the
+    /// write timeout, one way or the other).
+    private func finishAdmitted() async {
+        while true {
+            let (mayStart, done) = state.withLock { ($0.claimWriter(), $0.pendingRequestCount == 0 && $0.activeWriters == 0) }
+            if done { return }
+            if mayStart {
+                startWriter()
+            } else {
+                // Not `Task.sleep` in this task: when `run` was cancelled it would not sleep.
+                await Task { try? await Task.sleep(for: .milliseconds(5)) }.value
+            }
+        }
+    }
+
+    /// - Returns: false when a write was abandoned: its slot is no longer this writer's.
+    private func writeAllPending(by writer: WriterTask) async -> Bool {
         while true {
             if configuration.linger > .zero, state.withLock({ $0.pendingEventCount < $0.maxBatchEvents }) {
                 try? await Task.sleep(for: configuration.linger)
             }
             let batch = state.withLock { $0.nextBatch() }
-            if batch.isEmpty { return }
-            await write(batch)
+            if batch.isEmpty { return true }
+            guard await write(batch.indices, of: batch, unanswered: UnansweredRequests(batch), by: writer) else { return false }
         }
     }
 
-    private func write(_ batch: [GroupCommitQueue<Waiter>.Pending]) async {
-        let events = batch.count == 1 ? batch[0].events : batch.flatMap(\.events)
+    /// Writes the requests `positions` of `batch` in one transaction and answers them.
+    /// - Returns: false when the watchdog abandoned the write (and answered its requests).
+    private func write(
+        _ positions: Range<Int>, of batch: [Pending], unanswered: UnansweredRequests, by writer: WriterTask
+    ) async -> Bool {
+        let events = positions.count == 1 ? batch[positions.lowerBound].events : batch[positions].flatMap(\.events)
         let started = ContinuousClock.now
+        let guardian = guardWrite(unanswered, by: writer)
+        let result: Result<AppendOutcome, any Error>
         do {
-            let outcome = try await withTimeout(configuration.writeTimeout) { [store, logger] in
-                try await store.append(events, logger: logger)
-            }
+            result = .success(try await store.append(events, logger: logger))
+        } catch {
+            result = .failure(error)
+        }
+        guardian.writeEnded()
+        switch result {
+        case .success(let outcome):
+            guard let requests = unanswered.take(positions) else { return false }
             let isNew = outcome.isNew
             metrics.commitDuration.recordInterval(since: started)
             metrics.batchEvents.record(events.count)
@@ -166,27 +216,77 @@ public final class GroupCommitter: Service, Sendable {
             metrics.duplicates.increment(by: events.count - acceptedTotal)
             if let stored = outcome.stored { onCommit(stored) }
             var offset = 0
-            for request in batch {
+            for request in requests {
                 let count = request.events.count
                 let accepted = isNew[offset..<(offset + count)].count(where: { $0 })
                 offset += count
                 request.waiter.resume(returning: CommitReceipt(accepted: accepted, duplicates: count - accepted))
             }
-        } catch let error where Self.isStatementError(error) && batch.count > 1 {
+        case .failure(let error) where Self.isStatementError(error) && positions.count > 1:
+            guard !unanswered.isAbandoned else { return false }
             // One request's events broke the statement: write each request alone so that
             // the others still land and only the culprit is refused.
             logger.warning("batch write refused by PostgreSQL; retrying requests one by one", metadata: ["error": "\(String(reflecting: error))"])
-            for request in batch { await write([request]) }
-        } catch let error where Self.isStatementError(error) {
+            for position in positions {
+                guard await write(position..<(position + 1), of: batch, unanswered: unanswered, by: writer) else { return false }
+            }
+        case .failure(let error) where Self.isStatementError(error):
+            guard let requests = unanswered.take(positions) else { return false }
             metrics.refusals.increment()
             logger.error("PostgreSQL refused a write", metadata: ["error": "\(String(reflecting: error))"])
-            for request in batch { request.waiter.resume(throwing: IngestRefusal.storageFailed("the database refused the write")) }
-        } catch {
+            for request in requests { request.waiter.resume(throwing: IngestRefusal.storageFailed("the database refused the write")) }
+        case .failure(let error):
+            guard let requests = unanswered.take(positions) else { return false }
             metrics.refusals.increment()
             logger.error("database unreachable; refusing ingests until it answers", metadata: ["error": "\(error)"])
             let waiting = state.withLock { $0.databaseFailed() }
-            for request in batch + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }
+            for request in requests + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }
             await probeUntilAvailable()
+        }
+        return true
+    }
+
+    /// The watchdog's two deadlines for one write: the write timeout, and the first check
+    /// that the database still answers at its address (repeated until the write ends).
+    private func guardWrite(_ unanswered: UnansweredRequests, by writer: WriterTask) -> WriteGuard {
+        let guardian = WriteGuard()
+        let timeout = configuration.writeTimeout
+        let deadline = watchdog.watch(for: timeout) { [self] in
+            abandon(unanswered, by: writer, because: "the write did not end within \(timeout)")
+        }
+        let check = configuration.reachabilityCheckAfter
+        let reachability = watchdog.watch(for: check) { [self] in
+            Task {
+                while guardian.isRunning {
+                    if await !store.answersAtItsAddress() {
+                        guard guardian.isRunning else { return }
+                        return abandon(unanswered, by: writer, because: "nothing accepts connections at the database's address")
+                    }
+                    try? await Task.sleep(for: check)
+                }
+            }
+        }
+        guardian.watch(deadline, reachability)
+        return guardian
+    }
+
+    /// Refuses the requests of a write that is taking too long (and everything queued: the
+    /// database is taken to be unreachable), frees the writer's slot for a new writer and
+    /// cancels the old one, which stops waiting for a connection if it was.
+    private func abandon(_ unanswered: UnansweredRequests, by writer: WriterTask, because reason: String) {
+        let requests = unanswered.abandon()
+        guard !requests.isEmpty else { return }
+        writer.cancel()
+        metrics.refusals.increment()
+        logger.error("database unreachable; refusing ingests until it answers", metadata: ["error": "\(reason)"])
+        let waiting = state.withLock { state in
+            state.releaseWriter()
+            return state.databaseFailed()
+        }
+        for request in requests + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }
+        Task {
+            await probeUntilAvailable()
+            wake.yield()
         }
     }
 
@@ -247,5 +347,90 @@ enum CommitWaiter: Sendable {
         case .continuation(let continuation): continuation.resume(throwing: error)
         case .callback(let completion): completion(.failure(error))
         }
+    }
+}
+
+/// The requests of one batch not answered yet, shared by its writer and the watchdog: each
+/// request is answered exactly once, by whichever of them takes it.
+final class UnansweredRequests: Sendable {
+    private struct State {
+        var requests: [GroupCommitQueue<CommitWaiter>.Pending?]
+        var isAbandoned = false
+    }
+    private let state: Mutex<State>
+
+    init(_ batch: [GroupCommitQueue<CommitWaiter>.Pending]) {
+        state = Mutex(State(requests: batch))
+    }
+
+    var isAbandoned: Bool { state.withLock { $0.isAbandoned } }
+
+    /// The writer takes the requests at `positions` to answer them; nil once the write was abandoned.
+    func take(_ positions: Range<Int>) -> [GroupCommitQueue<CommitWaiter>.Pending]? {
+        state.withLock { state in
+            guard !state.isAbandoned else { return nil }
+            defer { for position in positions { state.requests[position] = nil } }
+            return state.requests[positions].compactMap { $0 }
+        }
+    }
+
+    /// The watchdog takes every request still unanswered; when there is none, the writer is
+    /// not stuck in a write and nothing is abandoned.
+    func abandon() -> [GroupCommitQueue<CommitWaiter>.Pending] {
+        state.withLock { state in
+            let left = state.requests.compactMap { $0 }
+            guard !left.isEmpty else { return [] }
+            state.isAbandoned = true
+            state.requests = state.requests.map { _ in nil }
+            return left
+        }
+    }
+}
+
+/// One write's watches, and whether the write still runs.
+final class WriteGuard: Sendable {
+    private struct State {
+        var isRunning = true
+        var watches: [Watchdog.Watch] = []
+    }
+    private let state = Mutex(State())
+
+    var isRunning: Bool { state.withLock { $0.isRunning } }
+
+    func watch(_ watches: Watchdog.Watch...) {
+        state.withLock { $0.watches = watches }
+    }
+
+    func writeEnded() {
+        let watches = state.withLock { state in
+            state.isRunning = false
+            return state.watches
+        }
+        for watch in watches { watch.cancel() }
+    }
+}
+
+/// The task a writer runs in, for the watchdog to cancel when it abandons the writer's write.
+final class WriterTask: Sendable {
+    private struct State {
+        var task: Task<Void, Never>?
+        var isCancelled = false
+    }
+    private let state = Mutex(State())
+
+    func start(_ task: Task<Void, Never>) {
+        let cancelled = state.withLock { state in
+            state.task = task
+            return state.isCancelled
+        }
+        if cancelled { task.cancel() }
+    }
+
+    func cancel() {
+        let task = state.withLock { state in
+            state.isCancelled = true
+            return state.task
+        }
+        task?.cancel()
     }
 }

@@ -10,22 +10,22 @@ public struct RawLogWriter: Sendable {
     /// Batches of at most this many distinct ids go through `tidemark_append_logged` (one
     /// round trip, commit included); larger ones through `COPY`, which costs a few round trips but less per row.
     public var singleStatementLimit: Int
-    /// Asked when a write has waited `connectionWait` for a connection: the pool keeps a lease
-    /// request queued while PostgreSQL refuses connections (it goes on retrying), so without
-    /// this an outage would hold every request until the caller's own timeout. Nil: wait.
+    /// Asked by `answersAtItsAddress`; nil: the address is taken to answer.
     public var reachability: DatabaseReachability?
-    public var connectionWait: Duration
     /// Shared by the copies of this writer: whether recent large batches held stored ids.
     let duplicateHint = DuplicateHint()
 
-    public init(
-        client: PostgresClient, singleStatementLimit: Int = 256, reachability: DatabaseReachability? = nil,
-        connectionWait: Duration = .seconds(1)
-    ) {
+    public init(client: PostgresClient, singleStatementLimit: Int = 256, reachability: DatabaseReachability? = nil) {
         self.client = client
         self.singleStatementLimit = singleStatementLimit
         self.reachability = reachability
-        self.connectionWait = connectionWait
+    }
+
+    /// Whether anything accepts connections at the database's address: a write that waits long
+    /// asks, to tell an outage (the pool would keep its lease request waiting while it retries to
+    /// connect) from a slow database.
+    public func answersAtItsAddress() async -> Bool {
+        await reachability?.answers() ?? true
     }
 
     /// Stores the events that are new and tells, per position, whether each was new, and which
@@ -46,7 +46,7 @@ public struct RawLogWriter: Sendable {
             distinct.append(position)
         }
         guard !distinct.isEmpty else { return AppendOutcome(isNew: isNew, stored: nil) }
-        let stored = try await withConnection { [self, distinct, firstPosition] connection in
+        let stored = try await client.withConnection { [self, distinct, firstPosition] connection in
             try await append(events, distinct: distinct, firstPosition: firstPosition, on: connection, logger: logger)
         }
         for position in stored.positions { isNew[position] = true }
@@ -191,38 +191,6 @@ public struct RawLogWriter: Sendable {
         return stored
     }
 
-    /// Runs `body` on a leased connection. While none is leased, every `connectionWait` asks
-    /// `reachability`, and throws `DatabaseUnreachable` (cancelling the lease request) when
-    /// nothing answers at the database's address.
-    private func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
-        guard let reachability else { return try await client.withConnection(body) }
-        let leased = LeaseFlag()
-        return try await withThrowingTaskGroup(of: Result?.self) { [client, connectionWait] group in
-            group.addTask {
-                try await client.withConnection { connection in
-                    leased.set()
-                    return try await body(connection)
-                }
-            }
-            group.addTask {
-                while true {
-                    try await Task.sleep(for: connectionWait)
-                    if leased.isSet { return nil }
-                    if await !reachability.answers() {
-                        throw DatabaseUnreachable(address: "\(reachability.host):\(reachability.port)")
-                    }
-                }
-            }
-            while let finished = try await group.next() {
-                if let result = finished {
-                    group.cancelAll()
-                    return result
-                }
-            }
-            preconditionFailure("the write task ended without a result or an error")
-        }
-    }
-
     /// The ids among `ids` that the raw log holds, by one of the lookup functions of the schema.
     private func existingIDs(
         of positions: [Int], in events: [Event], query function: StaticString, connection: PostgresConnection, logger: Logger
@@ -269,12 +237,6 @@ public struct RawLogWriter: Sendable {
     }
 }
 
-/// A write waited for a connection and nothing accepted one at the database's address.
-public struct DatabaseUnreachable: Error, CustomStringConvertible {
-    public var address: String
-    public var description: String { "nothing accepts connections at \(address)" }
-}
-
 /// Whether large batches should look up their stored ids before the COPY: for the next
 /// `lookupsAfterRepeat` batches after one held a stored id, so that retried batches mixed with
 /// new ones do not make every other COPY fail (each failed COPY holds the append lock, burns
@@ -303,13 +265,6 @@ final class DuplicateHint: Sendable {
             }
         }
     }
-}
-
-/// Set once the write holds a connection.
-private final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// The arguments of `tidemark_append_logged`: one array per column, absent values as sentinels.

@@ -2,6 +2,7 @@ import Logging
 import PostgresNIO
 import Testing
 import TidemarkEvents
+import TidemarkIngest
 import TidemarkTestSupport
 
 @testable import TidemarkRawLog
@@ -19,27 +20,30 @@ import TidemarkTestSupport
         Sample.sale("w-1"),  // repeated inside the batch: the first one wins
     ]
 
-    /// With a reachability check, writes go through as before while PostgreSQL answers, and
-    /// fail within seconds with `DatabaseUnreachable` when nothing listens at its address
-    /// (the pool alone would keep the request waiting while it retries to connect).
+    /// The writer tells whether its database answers at its address; the group commit asks
+    /// while a write waits, and refuses it within seconds when nothing listens there (the
+    /// pool alone would keep the lease request waiting while it retries to connect).
     @Test func anUnreachableDatabaseFailsTheWriteInSeconds() async throws {
         try await TestDatabase.withFreshDatabase { url, client in
             let writer = RawLogWriter(client: client, reachability: DatabaseReachability(url))
             let stored = try await writer.append([Sample.sale("r-1")], logger: TestServer.quietLogger)
             #expect(stored.isNew == [true])
-            #expect(await DatabaseReachability(url).answers())
+            #expect(await writer.answersAtItsAddress())
         }
         let nowhere = try {
             var url = try TestDatabase.serverURL()
             url.port = 1  // nothing listens on a privileged port here
             return url
         }()
-        #expect(await !DatabaseReachability(nowhere).answers())
         let started = ContinuousClock.now
         try await TestDatabase.withClient(nowhere) { client in
             let writer = RawLogWriter(client: client, reachability: DatabaseReachability(nowhere))
-            await #expect(throws: DatabaseUnreachable.self) {
-                try await writer.append([Sample.sale("r-2")], logger: TestServer.quietLogger)
+            #expect(await !writer.answersAtItsAddress())
+            let committer = GroupCommitter(store: writer, configuration: GroupCommitConfiguration(), logger: TestServer.quietLogger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await committer.run() }
+                await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("r-2")]) }
+                group.cancelAll()
             }
         }
         #expect(ContinuousClock.now - started < .seconds(8))

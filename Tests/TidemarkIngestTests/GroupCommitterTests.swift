@@ -15,12 +15,17 @@ final class FlakyStore: EventStore {
     let reachable = Locked(true)
     /// Calls wait until this turns false, as with a server that stopped answering.
     let hangs = Locked(false)
+    /// What `answersAtItsAddress` says.
+    let answersAtItsAddress = Locked(true)
+    /// Appends that have returned, whatever their outcome.
+    let appendsEnded = Locked(0)
     /// The priority of each append's task.
     let priorities = Locked<[TaskPriority]>([])
 
     func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome {
         priorities.withLock { $0.append(Task.currentPriority) }
-        while hangs.value { try? await Task.sleep(for: .milliseconds(20)) }
+        defer { appendsEnded.withLock { $0 += 1 } }
+        await Self.waitWhile(hangs)
         guard reachable.value else { throw Unreachable() }
         transactions.withLock { $0 += 1 }
         return stored.withLock { stored in
@@ -38,8 +43,16 @@ final class FlakyStore: EventStore {
     }
 
     func ping(logger: Logger) async throws {
-        while hangs.value { try? await Task.sleep(for: .milliseconds(20)) }
+        await Self.waitWhile(hangs)
         guard reachable.value else { throw Unreachable() }
+    }
+
+    func answersAtItsAddress() async -> Bool { answersAtItsAddress.value }
+
+    /// Ignores cancellation, like a query written to a connection that never answers (a
+    /// cancelled task's `Task.sleep` would return at once and spin).
+    private static func waitWhile(_ flag: Locked<Bool>) async {
+        while flag.value { await Task { try? await Task.sleep(for: .milliseconds(20)) }.value }
     }
 }
 
@@ -134,6 +147,72 @@ final class FlakyStore: EventStore {
             let deadline = ContinuousClock.now + .seconds(10)
             while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             #expect(try await committer.submit([Sample.sale("h2")]) == CommitReceipt(accepted: 1, duplicates: 0))
+            group.cancelAll()
+        }
+    }
+
+    /// An abandoned write must not hold up the writes after it: its writer's slot goes to a
+    /// new writer while the old one still waits, and the old one's late end changes nothing.
+    @Test func aHungWriteDoesNotHoldUpTheWritesAfterIt() async throws {
+        let store = FlakyStore()
+        store.hangs.withLock { $0 = true }
+        var configuration = GroupCommitConfiguration()
+        configuration.writeTimeout = .milliseconds(200)
+        configuration.probeInterval = .milliseconds(10)
+        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await committer.run() }
+            await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("stuck")]) }
+            // The probes (pings) hang as well; once they answer, the store is available again,
+            // while the first append is still waiting.
+            store.hangs.withLock { $0 = false }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await committer.submit([Sample.sale("next")]) == CommitReceipt(accepted: 1, duplicates: 0))
+            while store.appendsEnded.value < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(store.appendsEnded.value == 2)
+            #expect(try await committer.submit([Sample.sale("after")]) == CommitReceipt(accepted: 1, duplicates: 0))
+            group.cancelAll()
+        }
+    }
+
+    /// A write that waits while nothing accepts connections at the database's address is
+    /// refused after `reachabilityCheckAfter`, long before the write timeout.
+    @Test func aWriteWaitingOnAnUnreachableDatabaseIsRefusedEarly() async throws {
+        let store = FlakyStore()
+        store.hangs.withLock { $0 = true }
+        store.answersAtItsAddress.withLock { $0 = false }
+        var configuration = GroupCommitConfiguration()
+        configuration.writeTimeout = .seconds(60)
+        configuration.reachabilityCheckAfter = .milliseconds(100)
+        configuration.probeInterval = .milliseconds(10)
+        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await committer.run() }
+            let started = ContinuousClock.now
+            await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("u")]) }
+            #expect(ContinuousClock.now - started < .seconds(30))
+            #expect(!committer.isDatabaseAvailable)
+            store.hangs.withLock { $0 = false }
+            group.cancelAll()
+        }
+    }
+
+    /// A slow write to a database that still answers at its address is waited for.
+    @Test func aSlowWriteToAReachableDatabaseIsWaitedFor() async throws {
+        let store = FlakyStore()
+        store.hangs.withLock { $0 = true }
+        var configuration = GroupCommitConfiguration()
+        configuration.reachabilityCheckAfter = .milliseconds(50)
+        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await committer.run() }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(400))
+                store.hangs.withLock { $0 = false }
+            }
+            let receipt = try await committer.submit([Sample.sale("slow")])
+            #expect(receipt == CommitReceipt(accepted: 1, duplicates: 0))
             group.cancelAll()
         }
     }
