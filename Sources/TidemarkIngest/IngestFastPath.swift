@@ -55,11 +55,11 @@ public struct IngestFastPathConfiguration: Sendable {
 /// again there, which the ids make safe. A body that takes more than one read goes to the
 /// router too, so its deadline (`IngestLimits.bodyReadTimeout`) needs no timer here.
 ///
-/// One connection's answers stay in request order: while a request is being committed the
-/// connection reads nothing more (later parts that already arrived wait here, and so do the
-/// end of the client's input and the HTTP decoder's errors, on which the router's loop would
-/// close the connection), and while the router owes an answer every new request goes to the
-/// router too, as does everything after a request the router answers with `Connection: close`.
+/// One connection's answers stay in request order: while a request is being committed, later
+/// parts wait here, as do the end of the client's input and the HTTP decoder's errors (on
+/// which the router's loop would close the connection), and once a part waits the connection
+/// reads nothing more. While the router owes an answer every new request goes to the router
+/// too, as does everything after a request the router answers with `Connection: close`.
 ///
 /// It sits after Hummingbird's `HTTPConnectionStateHandler`, so the idle timeout and graceful
 /// shutdown count the requests answered here as in progress.
@@ -292,8 +292,11 @@ public final class IngestFastPath: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     public func read(context: ChannelHandlerContext) {
-        // No more of the connection is read until the pending answer is written.
-        if isCommitting {
+        // Once a pipelined request waits behind the pending answer, no more of the connection
+        // is read until that answer is written. Until then reads go on: a client that waits
+        // for its answer sends nothing meanwhile, and stopping and restarting the socket's
+        // reads cost two `epoll_ctl` calls per request.
+        if isCommitting, !held.isEmpty {
             readHeld = true
         } else {
             context.read()
