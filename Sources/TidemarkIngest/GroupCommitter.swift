@@ -8,14 +8,21 @@ import TidemarkRawLog
 
 /// Where a batch of events is made durable; `RawLogWriter` in production.
 public protocol EventStore: Sendable {
-    /// Stores the new events in one transaction and tells, per position, whether each was new,
-    /// and which `seq`s the stored ones got.
-    func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome
+    /// Runs `body` with one connection held for every append made through the session: a
+    /// writer keeps one across the batches it writes in a row.
+    func withSession<Result: Sendable>(_ body: @escaping @Sendable (any EventStoreSession) async throws -> Result) async throws -> Result
     /// Succeeds when the store answers.
     func ping(logger: Logger) async throws
     /// Whether anything accepts connections at the store's address (no query): asked while a
     /// write takes long, to tell an outage from a slow database.
     func answersAtItsAddress() async -> Bool
+}
+
+/// Appends through the connection of one `EventStore.withSession`.
+public protocol EventStoreSession: Sendable {
+    /// Stores the new events in one transaction and tells, per position, whether each was new,
+    /// and which `seq`s the stored ones got.
+    func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome
 }
 
 /// Tuning of the group commit.
@@ -51,7 +58,8 @@ public struct GroupCommitConfiguration: Sendable {
 /// request only after its transaction committed. A second writer may start the next
 /// transaction while one commits; PostgreSQL's advisory lock keeps them in order.
 ///
-/// A writer calls the store itself, with no task in between: at several hundred commits a
+/// A writer holds one connection (`EventStore.withSession`) for the batches it writes in a
+/// row, and calls the store itself, with no task in between: at several hundred commits a
 /// second, a task per write and the thread hops to and from it cost a seventh of the server's
 /// CPU per request (BENCHMARKS.md). Writes are bounded instead by a `Watchdog`: a write past
 /// the timeout, or whose database stops answering, is abandoned. Its requests are refused at
@@ -178,36 +186,77 @@ public final class GroupCommitter: Service, Sendable {
         }
     }
 
+    /// How a write ended, for its writer.
+    private enum WriteEnd {
+        /// Its requests are answered; the writer goes on.
+        case settled
+        /// The watchdog answered its requests and freed the writer's slot: the writer stops.
+        case abandoned
+        /// Its requests were refused because the connection failed: the writer leases another.
+        case connectionLost
+    }
+
+    /// Writes batches until the queue is empty, on one connection for as long as it works.
     /// - Returns: false when a write was abandoned: its slot is no longer this writer's.
     private func writeAllPending(by writer: WriterTask) async -> Bool {
         while true {
-            if configuration.linger > .zero, state.withLock({ $0.pendingEventCount < $0.maxBatchEvents }) {
-                try? await Task.sleep(for: configuration.linger)
+            guard let first = await nextBatch() else { return true }
+            // The first batch's deadlines run from before the lease, so a database that stopped
+            // accepting connections refuses it as promptly as a hung write.
+            let unanswered = UnansweredRequests(first)
+            let guardian = guardWrite(unanswered, by: writer)
+            let end: WriteEnd
+            do {
+                end = try await store.withSession { [self] session in
+                    var end = await write(first.indices, of: first, unanswered: unanswered, guardian: guardian, by: writer, on: session)
+                    while end == .settled, let batch = await nextBatch() {
+                        let unanswered = UnansweredRequests(batch)
+                        let guardian = guardWrite(unanswered, by: writer)
+                        end = await write(batch.indices, of: batch, unanswered: unanswered, guardian: guardian, by: writer, on: session)
+                    }
+                    return end
+                }
+            } catch {
+                // No connection could be leased (or the wait for one was abandoned).
+                guardian.writeEnded()
+                end = await refuseUnreachable(first.indices, of: first, unanswered: unanswered, because: error)
             }
-            let batch = state.withLock { $0.nextBatch() }
-            if batch.isEmpty { return true }
-            guard await write(batch.indices, of: batch, unanswered: UnansweredRequests(batch), by: writer) else { return false }
+            switch end {
+            case .settled: return true
+            case .abandoned: return false
+            case .connectionLost: continue
+            }
         }
     }
 
+    /// The next batch, after the linger if one is configured; nil when the queue is empty.
+    private func nextBatch() async -> [Pending]? {
+        if configuration.linger > .zero, state.withLock({ $0.pendingEventCount < $0.maxBatchEvents }) {
+            try? await Task.sleep(for: configuration.linger)
+        }
+        let batch = state.withLock { $0.nextBatch() }
+        return batch.isEmpty ? nil : batch
+    }
+
     /// Writes the requests `positions` of `batch` in one transaction and answers them.
-    /// - Returns: false when the watchdog abandoned the write (and answered its requests).
     private func write(
-        _ positions: Range<Int>, of batch: [Pending], unanswered: UnansweredRequests, by writer: WriterTask
-    ) async -> Bool {
+        _ positions: Range<Int>, of batch: [Pending], unanswered: UnansweredRequests, guardian: WriteGuard, by writer: WriterTask,
+        on session: any EventStoreSession
+    ) async -> WriteEnd {
+        // Refused already (abandoned while waiting for its connection): not written after all.
+        guard !unanswered.isAbandoned else { return .abandoned }
         let events = positions.count == 1 ? batch[positions.lowerBound].events : batch[positions].flatMap(\.events)
         let started = ContinuousClock.now
-        let guardian = guardWrite(unanswered, by: writer)
         let result: Result<AppendOutcome, any Error>
         do {
-            result = .success(try await store.append(events, logger: logger))
+            result = .success(try await session.append(events, logger: logger))
         } catch {
             result = .failure(error)
         }
         guardian.writeEnded()
         switch result {
         case .success(let outcome):
-            guard let requests = unanswered.take(positions) else { return false }
+            guard let requests = unanswered.take(positions) else { return .abandoned }
             let isNew = outcome.isNew
             metrics.commitDuration.recordInterval(since: started)
             metrics.batchEvents.record(events.count)
@@ -222,28 +271,41 @@ public final class GroupCommitter: Service, Sendable {
                 offset += count
                 request.waiter.resume(returning: CommitReceipt(accepted: accepted, duplicates: count - accepted))
             }
+            return .settled
         case .failure(let error) where Self.isStatementError(error) && positions.count > 1:
-            guard !unanswered.isAbandoned else { return false }
+            guard !unanswered.isAbandoned else { return .abandoned }
             // One request's events broke the statement: write each request alone so that
             // the others still land and only the culprit is refused.
             logger.warning("batch write refused by PostgreSQL; retrying requests one by one", metadata: ["error": "\(String(reflecting: error))"])
             for position in positions {
-                guard await write(position..<(position + 1), of: batch, unanswered: unanswered, by: writer) else { return false }
+                let guardian = guardWrite(unanswered, by: writer)
+                let end = await write(position..<(position + 1), of: batch, unanswered: unanswered, guardian: guardian, by: writer, on: session)
+                if end != .settled { return end }
             }
+            return .settled
         case .failure(let error) where Self.isStatementError(error):
-            guard let requests = unanswered.take(positions) else { return false }
+            guard let requests = unanswered.take(positions) else { return .abandoned }
             metrics.refusals.increment()
             logger.error("PostgreSQL refused a write", metadata: ["error": "\(String(reflecting: error))"])
             for request in requests { request.waiter.resume(throwing: IngestRefusal.storageFailed("the database refused the write")) }
+            return .settled
         case .failure(let error):
-            guard let requests = unanswered.take(positions) else { return false }
-            metrics.refusals.increment()
-            logger.error("database unreachable; refusing ingests until it answers", metadata: ["error": "\(error)"])
-            let waiting = state.withLock { $0.databaseFailed() }
-            for request in requests + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }
-            await probeUntilAvailable()
+            return await refuseUnreachable(positions, of: batch, unanswered: unanswered, because: error)
         }
-        return true
+    }
+
+    /// Refuses the requests `positions` and everything queued with `503`, and returns once the
+    /// database answers again (or the committer stops).
+    private func refuseUnreachable(
+        _ positions: Range<Int>, of batch: [Pending], unanswered: UnansweredRequests, because error: any Error
+    ) async -> WriteEnd {
+        guard let requests = unanswered.take(positions) else { return .abandoned }
+        metrics.refusals.increment()
+        logger.error("database unreachable; refusing ingests until it answers", metadata: ["error": "\(error)"])
+        let waiting = state.withLock { $0.databaseFailed() }
+        for request in requests + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }
+        await probeUntilAvailable()
+        return .connectionLost
     }
 
     /// The watchdog's two deadlines for one write: the write timeout, and the first check

@@ -8,7 +8,7 @@ import TidemarkTestSupport
 
 /// An in-memory store whose availability the test switches, to drive the committer's
 /// outage handling; PostgreSQL itself is exercised by the integration tests.
-final class FlakyStore: EventStore {
+final class FlakyStore: EventStore, EventStoreSession {
     struct Unreachable: Error {}
     let stored = Locked<[String]>([])
     let transactions = Locked(0)
@@ -48,6 +48,18 @@ final class FlakyStore: EventStore {
     }
 
     func answersAtItsAddress() async -> Bool { answersAtItsAddress.value }
+
+    /// Sessions begun (the group commit's writers hold one across the batches they write in a row).
+    let sessions = Locked(0)
+
+    /// Sessions wait for a connection until this turns false, as with a pool that cannot connect.
+    let leaseHangs = Locked(false)
+
+    func withSession<Result: Sendable>(_ body: @escaping @Sendable (any EventStoreSession) async throws -> Result) async throws -> Result {
+        await Self.waitWhile(leaseHangs)
+        sessions.withLock { $0 += 1 }
+        return try await body(self)
+    }
 
     /// Ignores cancellation, like a query written to a connection that never answers (a
     /// cancelled task's `Task.sleep` would return at once and spin).
@@ -194,6 +206,65 @@ final class FlakyStore: EventStore {
             #expect(ContinuousClock.now - started < .seconds(30))
             #expect(!committer.isDatabaseAvailable)
             store.hangs.withLock { $0 = false }
+            group.cancelAll()
+        }
+    }
+
+    /// A writer keeps its session for the batches it writes in a row, and begins a new one
+    /// after its connection failed.
+    @Test func aWriterKeepsItsSessionUntilTheConnectionFails() async throws {
+        let store = FlakyStore()
+        try await withCommitter(store) { committer in
+            store.hangs.withLock { $0 = true }
+            let first = Task { try await committer.submit([Sample.sale("s-first")]) }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while store.priorities.value.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            // Queued behind the hanging first batch: the writer takes them as further batches.
+            let receipts = Task {
+                try await withThrowingTaskGroup(of: CommitReceipt.self) { group in
+                    for request in 0..<20 { group.addTask { try await committer.submit([Sample.sale("s-\(request)")]) } }
+                    return try await group.reduce(into: [CommitReceipt]()) { $0.append($1) }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            store.hangs.withLock { $0 = false }
+            #expect(try await first.value == CommitReceipt(accepted: 1, duplicates: 0))
+            #expect(try await receipts.value.count == 20)
+            #expect(store.transactions.value >= 2, "the requests were written in more than one batch")
+            #expect(store.sessions.value == 1, "one session for the batches written in a row")
+
+            store.reachable.withLock { $0 = false }
+            await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("s-lost")]) }
+            store.reachable.withLock { $0 = true }
+            while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(try await committer.submit([Sample.sale("s-again")]) == CommitReceipt(accepted: 1, duplicates: 0))
+            #expect(store.sessions.value >= 2, "a new session after the failed connection")
+        }
+    }
+
+    /// A writer still waiting for a connection while nothing answers at the database's address
+    /// is abandoned like a hung write: its requests are refused long before the write timeout.
+    @Test func aWaitForAConnectionIsBoundedLikeAWrite() async throws {
+        let store = FlakyStore()
+        store.leaseHangs.withLock { $0 = true }
+        store.answersAtItsAddress.withLock { $0 = false }
+        var configuration = GroupCommitConfiguration()
+        configuration.writeTimeout = .seconds(60)
+        configuration.reachabilityCheckAfter = .milliseconds(100)
+        configuration.probeInterval = .milliseconds(10)
+        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await committer.run() }
+            let started = ContinuousClock.now
+            await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("l")]) }
+            #expect(ContinuousClock.now - started < .seconds(30))
+            store.leaseHangs.withLock { $0 = false }
+            store.answersAtItsAddress.withLock { $0 = true }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            let receipt = try await committer.submit([Sample.sale("l-2")])
+            #expect(receipt == CommitReceipt(accepted: 1, duplicates: 0))
+            #expect(store.stored.value == ["l-2"], "the abandoned request was never written")
             group.cancelAll()
         }
     }
