@@ -331,7 +331,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TidemarkRawLogTests",
-            dependencies: ["TidemarkRawLog"],
+            dependencies: [
+                "TidemarkRawLog",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

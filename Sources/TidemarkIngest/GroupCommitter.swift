@@ -23,6 +23,8 @@ public protocol EventStoreSession: Sendable {
     /// Stores the new events in one transaction and tells, per position, whether each was new,
     /// and which `seq`s the stored ones got.
     func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome
+    /// Where the session's answers arrive, if that is one place: the writer runs there.
+    var executor: (any TaskExecutor)? { get }
 }
 
 /// Tuning of the group commit.
@@ -208,13 +210,14 @@ public final class GroupCommitter: Service, Sendable {
             let end: WriteEnd
             do {
                 end = try await store.withSession { [self] session in
-                    var end = await write(first.indices, of: first, unanswered: unanswered, guardian: guardian, by: writer, on: session)
-                    while end == .settled, let batch = await nextBatch() {
-                        let unanswered = UnansweredRequests(batch)
-                        let guardian = guardWrite(unanswered, by: writer)
-                        end = await write(batch.indices, of: batch, unanswered: unanswered, guardian: guardian, by: writer, on: session)
+                    // On the connection's event loop, a commit's answer resumes the writer
+                    // there, instead of being handed to the concurrency pool (+12% under run A).
+                    guard let executor = session.executor else {
+                        return await write(first, unanswered: unanswered, guardian: guardian, andWhatFollows: writer, on: session)
                     }
-                    return end
+                    return await withTaskExecutorPreference(executor) {
+                        await write(first, unanswered: unanswered, guardian: guardian, andWhatFollows: writer, on: session)
+                    }
                 }
             } catch {
                 // No connection could be leased (or the wait for one was abandoned).
@@ -227,6 +230,21 @@ public final class GroupCommitter: Service, Sendable {
             case .connectionLost: continue
             }
         }
+    }
+
+    /// Writes `first`, whose deadlines are already running, then every batch after it while
+    /// the queue holds more and the session's connection works.
+    private func write(
+        _ first: [Pending], unanswered: UnansweredRequests, guardian: WriteGuard, andWhatFollows writer: WriterTask,
+        on session: any EventStoreSession
+    ) async -> WriteEnd {
+        var end = await write(first.indices, of: first, unanswered: unanswered, guardian: guardian, by: writer, on: session)
+        while end == .settled, let batch = await nextBatch() {
+            let unanswered = UnansweredRequests(batch)
+            let guardian = guardWrite(unanswered, by: writer)
+            end = await write(batch.indices, of: batch, unanswered: unanswered, guardian: guardian, by: writer, on: session)
+        }
+        return end
     }
 
     /// The next batch, after the linger if one is configured; nil when the queue is empty.

@@ -9,4 +9,6 @@ extension RawLogWriter: EventStore {
     }
 }
 
-extension RawLogWriter.Session: EventStoreSession {}
+extension RawLogWriter.Session: EventStoreSession {
+    public var executor: (any TaskExecutor)? { eventLoopExecutor }
+}

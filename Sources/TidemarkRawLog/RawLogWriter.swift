@@ -57,6 +57,9 @@ public struct RawLogWriter: Sendable {
         let writer: RawLogWriter
         let connection: PostgresConnection
 
+        /// The connection's event loop, where its answers arrive.
+        public var eventLoopExecutor: EventLoopTaskExecutor { EventLoopTaskExecutor(connection.eventLoop) }
+
         public func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome {
             try await writer.append(events, on: connection, logger: logger)
         }

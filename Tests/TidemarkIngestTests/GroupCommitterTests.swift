@@ -49,6 +49,10 @@ final class FlakyStore: EventStore, EventStoreSession {
 
     func answersAtItsAddress() async -> Bool { answersAtItsAddress.value }
 
+    /// Where the writer runs its session (the pool when nil).
+    let sessionExecutor = Locked<CountingExecutor?>(nil)
+    var executor: (any TaskExecutor)? { sessionExecutor.value }
+
     /// Sessions begun (the group commit's writers hold one across the batches they write in a row).
     let sessions = Locked(0)
 
@@ -65,6 +69,17 @@ final class FlakyStore: EventStore, EventStoreSession {
     /// cancelled task's `Task.sleep` would return at once and spin).
     private static func waitWhile(_ flag: Locked<Bool>) async {
         while flag.value { await Task { try? await Task.sleep(for: .milliseconds(20)) }.value }
+    }
+}
+
+/// A task executor that counts the jobs it runs, on the concurrency pool's threads.
+final class CountingExecutor: TaskExecutor {
+    let jobs = Locked(0)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        jobs.withLock { $0 += 1 }
+        let job = UnownedJob(job)
+        Task.detached { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 
@@ -266,6 +281,19 @@ final class FlakyStore: EventStore, EventStoreSession {
             #expect(receipt == CommitReceipt(accepted: 1, duplicates: 0))
             #expect(store.stored.value == ["l-2"], "the abandoned request was never written")
             group.cancelAll()
+        }
+    }
+
+    /// The writer runs its session on the session's executor (in production the connection's
+    /// event loop, where the commit's answer arrives).
+    @Test func theWriterRunsOnTheSessionsExecutor() async throws {
+        let store = FlakyStore()
+        let executor = CountingExecutor()
+        store.sessionExecutor.withLock { $0 = executor }
+        try await withCommitter(store) { committer in
+            let receipt = try await committer.submit([Sample.sale("x-1")])
+            #expect(receipt == CommitReceipt(accepted: 1, duplicates: 0))
+            #expect(executor.jobs.value > 0)
         }
     }
 
