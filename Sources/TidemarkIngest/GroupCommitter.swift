@@ -18,6 +18,11 @@ public protocol EventStore: Sendable {
     func answersAtItsAddress() async -> Bool
 }
 
+/// An error with which a store says that the database refused the statement itself, while the
+/// connection is fine (PostgreSQL's own errors are told apart by their SQLSTATE instead): the
+/// group commit then writes the batch's requests one by one, so only the culprit is refused.
+public protocol RefusedStatement: Error {}
+
 /// Appends through the connection of one `EventStore.withSession`.
 public protocol EventStoreSession: Sendable {
     /// Stores the new events in one transaction and tells, per position, whether each was new,
@@ -160,9 +165,9 @@ public final class GroupCommitter: Service, Sendable {
     /// for it at shutdown.
     private func startWriter() {
         let writer = WriterTask()
-        // High priority: a writer is the one serial stage of ingest, and its continuation after
-        // each commit otherwise queues behind the request handlers it is about to answer
-        // (1.5 -> 1.3 ms per commit under run A).
+        // High priority: a writer is the one serial stage of ingest, and where it runs in the
+        // concurrency pool (before its session moves it to the connection's event loop, or
+        // with a store that has none) it would otherwise queue behind request handlers.
         writer.start(
             Task(priority: .high) {
                 guard await self.writeAllPending(by: writer) else { return }
@@ -222,12 +227,14 @@ public final class GroupCommitter: Service, Sendable {
             } catch {
                 // No connection could be leased (or the wait for one was abandoned).
                 guardian.writeEnded()
-                end = await refuseUnreachable(first.indices, of: first, unanswered: unanswered, because: error)
+                end = refuseUnreachable(unanswered: unanswered, because: error)
             }
             switch end {
             case .settled: return true
             case .abandoned: return false
-            case .connectionLost: continue
+            case .connectionLost:
+                // Outside the session, so that no connection is held while the database is away.
+                await probeUntilAvailable()
             }
         }
     }
@@ -274,6 +281,8 @@ public final class GroupCommitter: Service, Sendable {
         guardian.writeEnded()
         switch result {
         case .success(let outcome):
+            // Handed on even when the watchdog refused the requests meanwhile: they are stored.
+            if let stored = outcome.stored { onCommit(stored) }
             guard let requests = unanswered.take(positions) else { return .abandoned }
             let isNew = outcome.isNew
             metrics.commitDuration.recordInterval(since: started)
@@ -281,7 +290,6 @@ public final class GroupCommitter: Service, Sendable {
             let acceptedTotal = isNew.count(where: { $0 })
             metrics.accepted.increment(by: acceptedTotal)
             metrics.duplicates.increment(by: events.count - acceptedTotal)
-            if let stored = outcome.stored { onCommit(stored) }
             var offset = 0
             for request in requests {
                 let count = request.events.count
@@ -308,21 +316,19 @@ public final class GroupCommitter: Service, Sendable {
             for request in requests { request.waiter.resume(throwing: IngestRefusal.storageFailed("the database refused the write")) }
             return .settled
         case .failure(let error):
-            return await refuseUnreachable(positions, of: batch, unanswered: unanswered, because: error)
+            return refuseUnreachable(unanswered: unanswered, because: error)
         }
     }
 
-    /// Refuses the requests `positions` and everything queued with `503`, and returns once the
-    /// database answers again (or the committer stops).
-    private func refuseUnreachable(
-        _ positions: Range<Int>, of batch: [Pending], unanswered: UnansweredRequests, because error: any Error
-    ) async -> WriteEnd {
-        guard let requests = unanswered.take(positions) else { return .abandoned }
+    /// Refuses with `503` every request of the batch not answered yet (during a one-by-one
+    /// retry, the ones not yet retried too) and everything queued; the writer then probes the
+    /// database outside its session.
+    private func refuseUnreachable(unanswered: UnansweredRequests, because error: any Error) -> WriteEnd {
+        guard let requests = unanswered.takeRemaining() else { return .abandoned }
         metrics.refusals.increment()
         logger.error("database unreachable; refusing ingests until it answers", metadata: ["error": "\(error)"])
         let waiting = state.withLock { $0.databaseFailed() }
         for request in requests + waiting { request.waiter.resume(throwing: IngestRefusal.databaseUnavailable) }
-        await probeUntilAvailable()
         return .connectionLost
     }
 
@@ -337,7 +343,7 @@ public final class GroupCommitter: Service, Sendable {
         let check = configuration.reachabilityCheckAfter
         let reachability = watchdog.watch(for: check) { [self] in
             Task {
-                while guardian.isRunning {
+                while guardian.isRunning, !unanswered.isAbandoned {
                     if await !store.answersAtItsAddress() {
                         guard guardian.isRunning else { return }
                         return abandon(unanswered, by: writer, because: "nothing accepts connections at the database's address")
@@ -398,6 +404,7 @@ public final class GroupCommitter: Service, Sendable {
 
     /// An error the server raised while executing SQL (the connection itself is fine).
     private static func isStatementError(_ error: any Error) -> Bool {
+        if error is any RefusedStatement { return true }
         if let transaction = error as? PostgresTransactionError {
             guard let inner = transaction.closureError ?? transaction.commitError ?? transaction.beginError else { return false }
             return isStatementError(inner)
@@ -444,6 +451,15 @@ final class UnansweredRequests: Sendable {
     }
 
     var isAbandoned: Bool { state.withLock { $0.isAbandoned } }
+
+    /// The writer takes every request not answered yet; nil once the write was abandoned.
+    func takeRemaining() -> [GroupCommitQueue<CommitWaiter>.Pending]? {
+        state.withLock { state in
+            guard !state.isAbandoned else { return nil }
+            defer { state.requests = state.requests.map { _ in nil } }
+            return state.requests.compactMap { $0 }
+        }
+    }
 
     /// The writer takes the requests at `positions` to answer them; nil once the write was abandoned.
     func take(_ positions: Range<Int>) -> [GroupCommitQueue<CommitWaiter>.Pending]? {

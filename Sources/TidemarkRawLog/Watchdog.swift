@@ -45,7 +45,9 @@ public final class Watchdog: Sendable {
         return Watch(id: id, watchdog: self)
     }
 
-    /// Stops one watch; harmless after it fired or was cancelled.
+    /// Stops one watch; harmless after it fired or was cancelled. A watch that is firing at
+    /// that moment still fires (`fire` runs outside the watchdog's lock), so `fire` must check
+    /// for itself whether its work is still wanted.
     public struct Watch: Sendable {
         let id: UInt64
         let watchdog: Watchdog

@@ -59,9 +59,12 @@ public func buildServerParts(configuration: ServerConfiguration, logger: Logger)
     let metrics = configuration.metrics
     let tailer = SpeedTailer(speed: speed, client: client, configuration: speedConfiguration, logger: logger, metrics: metrics.factory)
     let ingestMetrics = IngestMetrics(factory: metrics.factory)
+    var groupCommit = configuration.groupCommit
+    // Each writer holds a connection while it writes batches in a row: one is left for queries.
+    groupCommit.writers = max(1, min(groupCommit.writers, configuration.databaseConnections - 1))
     let committer = GroupCommitter(
         store: RawLogWriter(client: client, reachability: DatabaseReachability(configuration.database)),
-        configuration: configuration.groupCommit, logger: logger,
+        configuration: groupCommit, logger: logger,
         metrics: ingestMetrics, onCommit: { tailer.handOff($0) })
     let engine = QueryEngine(speed: speed, tailer: tailer, batchReader: BatchReader(client: client, logger: logger))
     let alerts = AlertsParts(configuration: configuration, client: client, speed: speed, engine: engine, logger: logger)

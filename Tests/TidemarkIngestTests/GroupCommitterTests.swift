@@ -8,8 +8,10 @@ import TidemarkTestSupport
 
 /// An in-memory store whose availability the test switches, to drive the committer's
 /// outage handling; PostgreSQL itself is exercised by the integration tests.
-final class FlakyStore: EventStore, EventStoreSession {
+final class FlakyStore: EventStore {
     struct Unreachable: Error {}
+    /// What a store throws when the database refused the statement (a constraint, say).
+    struct Refused: RefusedStatement {}
     let stored = Locked<[String]>([])
     let transactions = Locked(0)
     let reachable = Locked(true)
@@ -21,12 +23,22 @@ final class FlakyStore: EventStore, EventStoreSession {
     let appendsEnded = Locked(0)
     /// The priority of each append's task.
     let priorities = Locked<[TaskPriority]>([])
+    /// An append holding one of these ids waits until it is removed (only that append hangs).
+    let hangingIDs = Locked<Set<String>>([])
+    /// An append holding one of these ids is refused as a bad statement.
+    let refusedIDs = Locked<Set<String>>([])
+    /// An append holding one of these ids fails as if the connection broke.
+    let unreachableIDs = Locked<Set<String>>([])
 
     func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome {
         priorities.withLock { $0.append(Task.currentPriority) }
         defer { appendsEnded.withLock { $0 += 1 } }
         await Self.waitWhile(hangs)
+        let ids = Set(events.map(\.id))
+        while !hangingIDs.value.isDisjoint(with: ids) { await Self.pause() }
         guard reachable.value else { throw Unreachable() }
+        if !refusedIDs.value.isDisjoint(with: ids) { throw Refused() }
+        if !unreachableIDs.value.isDisjoint(with: ids) { throw Unreachable() }
         transactions.withLock { $0 += 1 }
         return stored.withLock { stored in
             var seen = Set(stored)
@@ -59,16 +71,41 @@ final class FlakyStore: EventStore, EventStoreSession {
     /// Sessions wait for a connection until this turns false, as with a pool that cannot connect.
     let leaseHangs = Locked(false)
 
+    /// Appends made through a session whose connection had failed before (must stay 0).
+    let appendsOnBrokenSessions = Locked(0)
+
     func withSession<Result: Sendable>(_ body: @escaping @Sendable (any EventStoreSession) async throws -> Result) async throws -> Result {
         await Self.waitWhile(leaseHangs)
         sessions.withLock { $0 += 1 }
-        return try await body(self)
+        return try await body(Session(store: self))
+    }
+
+    /// One leased "connection": it stays broken once an append failed as unreachable.
+    struct Session: EventStoreSession {
+        let store: FlakyStore
+        let broken = Locked(false)
+
+        var executor: (any TaskExecutor)? { store.executor }
+
+        func append(_ events: [Event], logger: Logger) async throws -> AppendOutcome {
+            if broken.value { store.appendsOnBrokenSessions.withLock { $0 += 1 } }
+            do {
+                return try await store.append(events, logger: logger)
+            } catch let error as Unreachable {
+                broken.withLock { $0 = true }
+                throw error
+            }
+        }
     }
 
     /// Ignores cancellation, like a query written to a connection that never answers (a
     /// cancelled task's `Task.sleep` would return at once and spin).
     private static func waitWhile(_ flag: Locked<Bool>) async {
-        while flag.value { await Task { try? await Task.sleep(for: .milliseconds(20)) }.value }
+        while flag.value { await pause() }
+    }
+
+    private static func pause() async {
+        await Task { try? await Task.sleep(for: .milliseconds(20)) }.value
     }
 }
 
@@ -182,7 +219,7 @@ final class CountingExecutor: TaskExecutor {
     /// new writer while the old one still waits, and the old one's late end changes nothing.
     @Test func aHungWriteDoesNotHoldUpTheWritesAfterIt() async throws {
         let store = FlakyStore()
-        store.hangs.withLock { $0 = true }
+        store.hangingIDs.withLock { $0 = ["stuck"] }
         var configuration = GroupCommitConfiguration()
         configuration.writeTimeout = .milliseconds(200)
         configuration.probeInterval = .milliseconds(10)
@@ -190,16 +227,64 @@ final class CountingExecutor: TaskExecutor {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await committer.run() }
             await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("stuck")]) }
-            // The probes (pings) hang as well; once they answer, the store is available again,
-            // while the first append is still waiting.
-            store.hangs.withLock { $0 = false }
+            // The probe answers, so the store is available again while the first append hangs.
             let deadline = ContinuousClock.now + .seconds(10)
             while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             #expect(try await committer.submit([Sample.sale("next")]) == CommitReceipt(accepted: 1, duplicates: 0))
+            #expect(store.appendsEnded.value == 1, "the first append still hangs")
+            store.hangingIDs.withLock { $0 = [] }
             while store.appendsEnded.value < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             #expect(store.appendsEnded.value == 2)
             #expect(try await committer.submit([Sample.sale("after")]) == CommitReceipt(accepted: 1, duplicates: 0))
             group.cancelAll()
+        }
+    }
+
+    /// A batch the database refuses is written again request by request. When the connection
+    /// fails during that, the requests not yet written are refused with `503` too, and none is
+    /// left waiting.
+    @Test(.timeLimit(.minutes(1))) func aConnectionLostDuringTheOneByOneRetryRefusesTheRest() async throws {
+        let store = FlakyStore()
+        store.hangingIDs.withLock { $0 = ["r-first"] }
+        store.refusedIDs.withLock { $0 = ["r-bad"] }
+        store.unreachableIDs.withLock { $0 = ["r-down"] }
+        try await withCommitter(store) { committer in
+            // The writer hangs on the first request, so the next four queue as one batch.
+            let first = Task { try await committer.submit([Sample.sale("r-first")]) }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while store.priorities.value.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            let outcomes = Task {
+                try await withThrowingTaskGroup(of: (String, IngestRefusal?).self) { group in
+                    for id in ["r-ok", "r-bad", "r-down", "r-after"] {
+                        group.addTask {
+                            do {
+                                _ = try await committer.submit([Sample.sale(id)])
+                                return (id, nil)
+                            } catch let refusal as IngestRefusal {
+                                return (id, refusal)
+                            }
+                        }
+                        // In this order in the queue.
+                        while committer.queuedEvents < ["r-ok", "r-bad", "r-down", "r-after"].firstIndex(of: id)! + 1,
+                            ContinuousClock.now < deadline
+                        {
+                            try await Task.sleep(for: .milliseconds(5))
+                        }
+                    }
+                    return try await group.reduce(into: [String: IngestRefusal?]()) { $0[$1.0] = $1.1 }
+                }
+            }
+            while committer.queuedEvents < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            store.hangingIDs.withLock { $0 = [] }
+            #expect(try await first.value == CommitReceipt(accepted: 1, duplicates: 0))
+            let answers = try await outcomes.value
+            #expect(answers.count == 4)
+            #expect(answers["r-ok"] == .some(nil), "accepted")
+            #expect(answers["r-bad"] == .storageFailed("the database refused the write"))
+            #expect(answers["r-down"] == .databaseUnavailable)
+            #expect(answers["r-after"] == .databaseUnavailable, "refused, not left waiting")
+            #expect(store.stored.value == ["r-first", "r-ok"])
+            #expect(store.appendsOnBrokenSessions.value == 0, "a failed connection is not used again")
         }
     }
 
@@ -254,6 +339,7 @@ final class CountingExecutor: TaskExecutor {
             while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             #expect(try await committer.submit([Sample.sale("s-again")]) == CommitReceipt(accepted: 1, duplicates: 0))
             #expect(store.sessions.value >= 2, "a new session after the failed connection")
+            #expect(store.appendsOnBrokenSessions.value == 0, "a failed connection is not used again")
         }
     }
 
@@ -279,6 +365,10 @@ final class CountingExecutor: TaskExecutor {
             while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             let receipt = try await committer.submit([Sample.sale("l-2")])
             #expect(receipt == CommitReceipt(accepted: 1, duplicates: 0))
+            // The abandoned writer got its connection too by now, and must not have written.
+            while store.sessions.value < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(store.sessions.value == 2)
             #expect(store.stored.value == ["l-2"], "the abandoned request was never written")
             group.cancelAll()
         }
