@@ -122,11 +122,12 @@ final class CountingExecutor: TaskExecutor {
 
 @Suite struct GroupCommitterTests {
     func withCommitter(
-        _ store: FlakyStore, onCommit: @escaping @Sendable (LoggedBatch) -> Void = { _ in },
-        _ body: @Sendable (GroupCommitter) async throws -> Void
+        _ store: FlakyStore, configure: (inout GroupCommitConfiguration) -> Void = { _ in },
+        onCommit: @escaping @Sendable (LoggedBatch) -> Void = { _ in }, _ body: @Sendable (GroupCommitter) async throws -> Void
     ) async throws {
         var configuration = GroupCommitConfiguration()
         configuration.probeInterval = .milliseconds(10)
+        configure(&configuration)
         let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"), onCommit: onCommit)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await committer.run() }
@@ -198,12 +199,7 @@ final class CountingExecutor: TaskExecutor {
     @Test func hungWriteIsRefusedAfterTheTimeout() async throws {
         let store = FlakyStore()
         store.hangs.withLock { $0 = true }
-        var configuration = GroupCommitConfiguration()
-        configuration.writeTimeout = .milliseconds(200)
-        configuration.probeInterval = .milliseconds(10)
-        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await committer.run() }
+        try await withCommitter(store, configure: { $0.writeTimeout = .milliseconds(200) }) { committer in
             let started = ContinuousClock.now
             await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("h")]) }
             #expect(ContinuousClock.now - started < .seconds(5))
@@ -211,7 +207,6 @@ final class CountingExecutor: TaskExecutor {
             let deadline = ContinuousClock.now + .seconds(10)
             while !committer.isDatabaseAvailable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             #expect(try await committer.submit([Sample.sale("h2")]) == CommitReceipt(accepted: 1, duplicates: 0))
-            group.cancelAll()
         }
     }
 
@@ -220,12 +215,7 @@ final class CountingExecutor: TaskExecutor {
     @Test func aHungWriteDoesNotHoldUpTheWritesAfterIt() async throws {
         let store = FlakyStore()
         store.hangingIDs.withLock { $0 = ["stuck"] }
-        var configuration = GroupCommitConfiguration()
-        configuration.writeTimeout = .milliseconds(200)
-        configuration.probeInterval = .milliseconds(10)
-        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await committer.run() }
+        try await withCommitter(store, configure: { $0.writeTimeout = .milliseconds(200) }) { committer in
             await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("stuck")]) }
             // The probe answers, so the store is available again while the first append hangs.
             let deadline = ContinuousClock.now + .seconds(10)
@@ -236,7 +226,6 @@ final class CountingExecutor: TaskExecutor {
             while store.appendsEnded.value < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             #expect(store.appendsEnded.value == 2)
             #expect(try await committer.submit([Sample.sale("after")]) == CommitReceipt(accepted: 1, duplicates: 0))
-            group.cancelAll()
         }
     }
 
@@ -294,19 +283,17 @@ final class CountingExecutor: TaskExecutor {
         let store = FlakyStore()
         store.hangs.withLock { $0 = true }
         store.answersAtItsAddress.withLock { $0 = false }
-        var configuration = GroupCommitConfiguration()
-        configuration.writeTimeout = .seconds(60)
-        configuration.reachabilityCheckAfter = .milliseconds(100)
-        configuration.probeInterval = .milliseconds(10)
-        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await committer.run() }
+        try await withCommitter(
+            store,
+            configure: {
+                $0.writeTimeout = .seconds(60); $0.reachabilityCheckAfter = .milliseconds(100)
+            }
+        ) { committer in
             let started = ContinuousClock.now
             await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("u")]) }
             #expect(ContinuousClock.now - started < .seconds(30))
             #expect(!committer.isDatabaseAvailable)
             store.hangs.withLock { $0 = false }
-            group.cancelAll()
         }
     }
 
@@ -349,13 +336,12 @@ final class CountingExecutor: TaskExecutor {
         let store = FlakyStore()
         store.leaseHangs.withLock { $0 = true }
         store.answersAtItsAddress.withLock { $0 = false }
-        var configuration = GroupCommitConfiguration()
-        configuration.writeTimeout = .seconds(60)
-        configuration.reachabilityCheckAfter = .milliseconds(100)
-        configuration.probeInterval = .milliseconds(10)
-        let committer = GroupCommitter(store: store, configuration: configuration, logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await committer.run() }
+        try await withCommitter(
+            store,
+            configure: {
+                $0.writeTimeout = .seconds(60); $0.reachabilityCheckAfter = .milliseconds(100)
+            }
+        ) { committer in
             let started = ContinuousClock.now
             await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("l")]) }
             #expect(ContinuousClock.now - started < .seconds(30))
@@ -370,7 +356,6 @@ final class CountingExecutor: TaskExecutor {
             try await Task.sleep(for: .milliseconds(100))
             #expect(store.sessions.value == 2)
             #expect(store.stored.value == ["l-2"], "the abandoned request was never written")
-            group.cancelAll()
         }
     }
 
