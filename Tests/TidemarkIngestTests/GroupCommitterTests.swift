@@ -283,15 +283,8 @@ final class CountingExecutor: TaskExecutor {
         let store = FlakyStore()
         store.hangs.withLock { $0 = true }
         store.answersAtItsAddress.withLock { $0 = false }
-        try await withCommitter(
-            store,
-            configure: {
-                $0.writeTimeout = .seconds(60); $0.reachabilityCheckAfter = .milliseconds(100)
-            }
-        ) { committer in
-            let started = ContinuousClock.now
-            await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("u")]) }
-            #expect(ContinuousClock.now - started < .seconds(30))
+        try await withCommitter(store, configure: Self.reachabilityCheckedEarly) { committer in
+            await Self.expectRefusedSoon(committer, "u")
             #expect(!committer.isDatabaseAvailable)
             store.hangs.withLock { $0 = false }
         }
@@ -336,15 +329,8 @@ final class CountingExecutor: TaskExecutor {
         let store = FlakyStore()
         store.leaseHangs.withLock { $0 = true }
         store.answersAtItsAddress.withLock { $0 = false }
-        try await withCommitter(
-            store,
-            configure: {
-                $0.writeTimeout = .seconds(60); $0.reachabilityCheckAfter = .milliseconds(100)
-            }
-        ) { committer in
-            let started = ContinuousClock.now
-            await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale("l")]) }
-            #expect(ContinuousClock.now - started < .seconds(30))
+        try await withCommitter(store, configure: Self.reachabilityCheckedEarly) { committer in
+            await Self.expectRefusedSoon(committer, "l")
             store.leaseHangs.withLock { $0 = false }
             store.answersAtItsAddress.withLock { $0 = true }
             let deadline = ContinuousClock.now + .seconds(10)
@@ -370,6 +356,19 @@ final class CountingExecutor: TaskExecutor {
             #expect(receipt == CommitReceipt(accepted: 1, duplicates: 0))
             #expect(executor.jobs.value > 0)
         }
+    }
+
+    /// Writes that never time out by themselves here; the database's address is asked after 100 ms.
+    static func reachabilityCheckedEarly(_ configuration: inout GroupCommitConfiguration) {
+        configuration.writeTimeout = .seconds(60)
+        configuration.reachabilityCheckAfter = .milliseconds(100)
+    }
+
+    /// Submits one event and expects it refused with `503` within seconds.
+    static func expectRefusedSoon(_ committer: GroupCommitter, _ id: String) async {
+        let started = ContinuousClock.now
+        await #expect(throws: IngestRefusal.databaseUnavailable) { try await committer.submit([Sample.sale(id)]) }
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 
     /// A slow write to a database that still answers at its address is waited for.
