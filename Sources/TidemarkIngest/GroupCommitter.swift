@@ -66,9 +66,10 @@ public struct GroupCommitConfiguration: Sendable {
 /// transaction while one commits; PostgreSQL's advisory lock keeps them in order.
 ///
 /// A writer holds one connection (`EventStore.withSession`) for the batches it writes in a
-/// row, and calls the store itself, with no task in between: at several hundred commits a
-/// second, a task per write and the thread hops to and from it cost a seventh of the server's
-/// CPU per request (BENCHMARKS.md). Writes are bounded instead by a `Watchdog`: a write past
+/// row, runs where that connection's answers arrive, and calls the store itself, with no task
+/// in between: at several hundred commits a second, a task per write, a lease per batch and
+/// the answer's trip to the concurrency pool each cost a hand-off between threads, together
+/// about a quarter of 1-event ingest (BENCHMARKS.md). Writes are bounded by a `Watchdog`: a write past
 /// the timeout, or whose database stops answering, is abandoned. Its requests are refused at
 /// once, its writer's slot is freed for a new writer, and the old writer is cancelled and left
 /// to end whenever the store returns (PostgresNIO's queries need not stop when cancelled).
@@ -85,7 +86,7 @@ public final class GroupCommitter: Service, Sendable {
     /// Called after each commit that stored events, with them (the speed layer folds them at once).
     private let onCommit: @Sendable (LoggedBatch) -> Void
     private let metrics: IngestMetrics
-    /// Times `writeTimeout` for every write.
+    /// Times every write's `writeTimeout` and `reachabilityCheckAfter`.
     private let watchdog: Watchdog
 
     public init(
